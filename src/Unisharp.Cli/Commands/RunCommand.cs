@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Unisharp.Cli.Apps;
+using Unisharp.Cli.Building;
+
+namespace Unisharp.Cli.Commands;
+
+/// <summary><c>unisharp run</c>: builds the app if needed, then runs it with the device options and boot arguments.</summary>
+internal static class RunCommand
+{
+    public static async Task<int> ExecuteAsync(string? appDirectory, string? target, string? net, IReadOnlyList<string> disks,
+        IReadOnlyList<string> bootArguments, bool noBuild, bool verbose, CancellationToken cancellationToken)
+    {
+        var app = AppProject.Open(appDirectory);
+        var configuration = AppConfiguration.Load(app.Directory);
+        string chosen = TargetCatalog.Require(target ?? configuration?.Target);
+        net ??= configuration?.Net;
+        var allDisks = disks.Count > 0 ? disks : configuration?.Disks ?? [];
+        var boot = bootArguments.Count > 0 ? bootArguments : configuration?.BootArguments ?? [];
+        RunOptions.CheckNet(net);
+        RunOptions.CheckDisks(allDisks);
+
+        string artifact = app.ArtifactPath(chosen);
+        if (noBuild)
+        {
+            if (!File.Exists(artifact))
+            {
+                throw new CliException($"{AppBuilder.Relative(artifact)} does not exist: run without --no-build, or 'unisharp build' first");
+            }
+        }
+        else
+        {
+            artifact = await AppBuilder.BuildAsync(app, chosen, force: false, verbose, cancellationToken).ConfigureAwait(false);
+        }
+
+        var start = new ProcessStartInfo(artifact) { UseShellExecute = false };
+        foreach (string argument in RunOptions.DeviceArguments(net, allDisks))
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.ArgumentList.Add("--");
+        foreach (string argument in boot)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        if (verbose)
+        {
+            Progress.Info($"running {AppBuilder.Relative(artifact)} {string.Join(' ', start.ArgumentList)}");
+        }
+        using var process = Process.Start(start) ?? throw new CliException($"cannot start {artifact}");
+        // Ctrl-C reaches the unikernel too (same process group): let it stop itself and report its exit code.
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            try
+            {
+                process.Kill(false);
+            }
+            catch (InvalidOperationException)
+            {
+                // Already exited.
+            }
+        });
+        await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        return process.ExitCode;
+    }
+}

@@ -1,0 +1,1 @@
+return await Unisharp.Cli.UnisharpCommandLine.InvokeAsync(args);

@@ -1,0 +1,112 @@
+using System.CommandLine;
+using Unisharp.Cli.Apps;
+using Unisharp.Cli.Commands;
+
+namespace Unisharp.Cli;
+
+/// <summary>The <c>unisharp</c> command line: verbs, options, help, and the mapping of failures to exit codes.</summary>
+internal static class UnisharpCommandLine
+{
+    public static async Task<int> InvokeAsync(string[] args)
+    {
+        var root = Build();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            string verb = parse.CommandResult.Command == root ? "" : parse.CommandResult.Command.Name + " ";
+            // "Unrecognized command" says more than the "required command" that follows from it.
+            var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            await Console.Error.WriteLineAsync($"unisharp: error: {error.Message} (see 'unisharp {verb}--help')").ConfigureAwait(false);
+            return CliException.Usage;
+        }
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+        }
+        catch (CliException e)
+        {
+            await Console.Error.WriteLineAsync($"unisharp: error: {e.Message}").ConfigureAwait(false);
+            return e.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync("unisharp: cancelled").ConfigureAwait(false);
+            return 130;
+        }
+    }
+
+    internal static RootCommand Build()
+    {
+        var appDir = () => new Argument<string?>("app-dir")
+        {
+            Description = "The app's directory (holding its one .csproj). [default: the current directory]",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var target = () => new Option<string?>("--target", "-t")
+        {
+            Description = $"The target: {string.Join(", ", TargetCatalog.All)}. [default: the configured one, else {TargetCatalog.Default}]",
+            HelpName = "target",
+        };
+        var net = () => new Option<string?>("--net")
+        {
+            Description = "Network for the unikernel: tap:NAME (our stack over a TAP interface) or socket (the host's sockets).",
+            HelpName = "tap:NAME|socket",
+        };
+        var disk = () => new Option<string[]>("--disk")
+        {
+            Description = "Disk NAME backed by the file or block device PATH (append :ro for read-only). Repeatable.",
+            HelpName = "NAME=PATH",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var verbose = () => new Option<bool>("--verbose", "-v") { Description = "Show the full build log and the unikernel's command line." };
+        var bootArgs = () => new Argument<string[]>("boot-arguments")
+        {
+            Description = "Boot arguments for the unikernel, after '--' (e.g. -- --port=8080).",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+
+        var root = new RootCommand(
+            "unisharp: build C# unikernels. An app written once against Unisharp's device interfaces runs as a Linux " +
+            "process (unix) or, later, as a microVM (qemu, firecracker).\n\n" +
+            "  unisharp configure examples/echo -t unix --net socket -- --port=7007\n" +
+            "  unisharp build examples/echo\n" +
+            "  unisharp run examples/echo");
+
+        {
+            var dir = appDir(); var t = target(); var n = net(); var d = disk(); var b = bootArgs();
+            var command = new Command("configure", "Choose an app's target and the default device options and boot arguments for 'run' (writes unisharp.json).")
+            { dir, t, n, d, b };
+            command.SetAction(r => ConfigureCommand.Execute(r.GetValue(dir), r.GetValue(t), r.GetValue(n), r.GetValue(d) ?? [], r.GetValue(b) ?? []));
+            root.Subcommands.Add(command);
+        }
+        {
+            var dir = appDir(); var t = target(); var v = verbose();
+            var force = new Option<bool>("--force", "-f") { Description = "Rebuild even when the artifact is up to date." };
+            var command = new Command("build", "Build the app for its target with NativeAOT into <app-dir>/dist/ (on unix: one executable, dist/<name>).")
+            { dir, t, force, v };
+            command.SetAction((r, ct) => BuildCommand.ExecuteAsync(r.GetValue(dir), r.GetValue(t), r.GetValue(force), r.GetValue(v), ct));
+            root.Subcommands.Add(command);
+        }
+        {
+            var dir = appDir(); var t = target(); var n = net(); var d = disk(); var v = verbose(); var b = bootArgs();
+            var noBuild = new Option<bool>("--no-build") { Description = "Run the artifact as it is, without checking whether it needs a rebuild." };
+            var command = new Command("run", "Build the app if needed and run it; its exit code becomes ours.")
+            { dir, t, n, d, noBuild, v, b };
+            command.SetAction((r, ct) => RunCommand.ExecuteAsync(r.GetValue(dir), r.GetValue(t), r.GetValue(n), r.GetValue(d) ?? [], r.GetValue(b) ?? [],
+                r.GetValue(noBuild), r.GetValue(v), ct));
+            root.Subcommands.Add(command);
+        }
+        {
+            var dir = appDir();
+            var command = new Command("clean", "Remove the app's build outputs (dist/, bin/, obj/); its configuration stays.") { dir };
+            command.SetAction(r => CleanCommand.Execute(r.GetValue(dir)));
+            root.Subcommands.Add(command);
+        }
+        {
+            var command = new Command("targets", "List the targets and which this version can build.");
+            command.SetAction(_ => TargetsCommand.Execute());
+            root.Subcommands.Add(command);
+        }
+        return root;
+    }
+}

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Sockets;
+using Unisharp.Net;
+
+namespace Unisharp.Targets.Unix.Sockets;
+
+/// <summary>
+/// The host kernel's TCP/IP behind the stack interfaces (Mirage's <c>--net=socket</c>): apps run unchanged
+/// before, or without, our own stack. Binds to the address of <c>--ipv4</c>, or to all of the host's.
+/// </summary>
+public sealed class HostSocketStack : IStack, ITcp, IUdp
+{
+    private readonly IPAddress _bindAddress;
+
+    public HostSocketStack(Ipv4Address address)
+    {
+        Address = address;
+        _bindAddress = new IPAddress(ToNetworkBytes(address));
+    }
+
+    public ITcp Tcp => this;
+
+    public IUdp Udp => this;
+
+    public Ipv4Address Address { get; }
+
+    public ITcpListener Listen(ushort port, int backlog = 128)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(new IPEndPoint(_bindAddress, port));
+            socket.Listen(backlog);
+            return new HostTcpListener(socket);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw SocketErrors.Translate(e, $"listen on {Address}:{port}");
+        }
+    }
+
+    public async ValueTask<ITcpConnection> ConnectAsync(Ipv4Endpoint remote, CancellationToken cancellationToken = default)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (!Address.IsUnspecified)
+            {
+                socket.Bind(new IPEndPoint(_bindAddress, 0));
+            }
+            await socket.ConnectAsync(ToEndPoint(remote), cancellationToken).ConfigureAwait(false);
+            return new HostTcpConnection(socket);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw SocketErrors.Translate(e, $"connect to {remote}");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public IUdpSocket Bind(ushort port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            socket.Bind(new IPEndPoint(_bindAddress, port));
+            return new HostUdpSocket(socket);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw SocketErrors.Translate(e, $"bind UDP {Address}:{port}");
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    internal static byte[] ToNetworkBytes(Ipv4Address address)
+    {
+        var bytes = new byte[4];
+        address.Write(bytes);
+        return bytes;
+    }
+
+    internal static IPEndPoint ToEndPoint(Ipv4Endpoint endpoint) => new(new IPAddress(ToNetworkBytes(endpoint.Address)), endpoint.Port);
+
+    internal static Ipv4Endpoint FromEndPoint(EndPoint? endpoint)
+    {
+        if (endpoint is not IPEndPoint ip || ip.AddressFamily != AddressFamily.InterNetwork)
+        {
+            return default;
+        }
+        Span<byte> bytes = stackalloc byte[4];
+        ip.Address.TryWriteBytes(bytes, out _);
+        return new Ipv4Endpoint(Ipv4Address.Read(bytes), (ushort)ip.Port);
+    }
+}

@@ -1,0 +1,99 @@
+using System.Net.Sockets;
+using Unisharp.Net;
+
+namespace Unisharp.Targets.Unix.Sockets;
+
+/// <summary>A connected host TCP socket.</summary>
+internal sealed class HostTcpConnection : ITcpConnection
+{
+    private readonly Socket _socket;
+    private int _closed;
+
+    public HostTcpConnection(Socket socket)
+    {
+        _socket = socket;
+        _socket.NoDelay = true;
+        LocalEndpoint = HostSocketStack.FromEndPoint(socket.LocalEndPoint);
+        RemoteEndpoint = HostSocketStack.FromEndPoint(socket.RemoteEndPoint);
+    }
+
+    public Ipv4Endpoint LocalEndpoint { get; }
+
+    public Ipv4Endpoint RemoteEndpoint { get; }
+
+    public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            throw SocketErrors.Translate(e, $"read from {RemoteEndpoint}");
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new NetworkException(NetworkError.Closed, $"connection to {RemoteEndpoint} is closed");
+        }
+    }
+
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            while (!data.IsEmpty)
+            {
+                int n = await _socket.SendAsync(data, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                data = data[n..];
+            }
+        }
+        catch (SocketException e)
+        {
+            throw SocketErrors.Translate(e, $"write to {RemoteEndpoint}");
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new NetworkException(NetworkError.Closed, $"connection to {RemoteEndpoint} is closed");
+        }
+    }
+
+    public ValueTask ShutdownWriteAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException e)
+        {
+            throw SocketErrors.Translate(e, $"shut down writing to {RemoteEndpoint}");
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public void Abort()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            // A zero linger time makes close send a reset and drop unsent data.
+            _socket.LingerState = new LingerOption(true, 0);
+            _socket.Dispose();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (SocketException)
+            {
+                // Already reset by the peer: nothing left to close gracefully.
+            }
+            _socket.Dispose();
+        }
+        return ValueTask.CompletedTask;
+    }
+}

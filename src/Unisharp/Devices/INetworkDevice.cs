@@ -1,0 +1,57 @@
+using Unisharp.Net;
+
+namespace Unisharp.Devices;
+
+/// <summary>
+/// An Ethernet device: the unikernel's network card. Frames move without copies or allocations:
+/// <see cref="TryReceive{THandler}"/> lends the caller the received frame for the duration of a call,
+/// and <see cref="TryTransmit{TBuilder}"/> asks for a length and lets the caller build the frame in
+/// the device's own buffer (smoltcp's receive and transmit tokens).
+/// </summary>
+/// <remarks>
+/// One thread drives a device (the stack's I/O loop); only <see cref="Wake"/> may be called from others.
+/// </remarks>
+public interface INetworkDevice : IDisposable
+{
+    /// <summary>A short name for logs, such as <c>tap0</c> or <c>eth0</c>.</summary>
+    string Name { get; }
+
+    MacAddress MacAddress { get; }
+
+    NetworkDeviceCapabilities Capabilities { get; }
+
+    /// <summary>
+    /// Receives one frame, if one is pending, and hands it to <paramref name="handler"/>; the span is
+    /// valid only during that call (the handler may modify it in place). Returns false when no frame is pending.
+    /// </summary>
+    bool TryReceive<THandler>(ref THandler handler) where THandler : IFrameHandler, allows ref struct;
+
+    /// <summary>
+    /// Transmits one frame of <paramref name="length"/> bytes that <paramref name="builder"/> writes into
+    /// the device's buffer. Returns false, without calling the builder, when the device cannot take a
+    /// frame now (its queue is full); the caller retries later.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The length is over <see cref="NetworkDeviceCapabilities.MaxFrameLength"/>.</exception>
+    bool TryTransmit<TBuilder>(int length, ref TBuilder builder) where TBuilder : IFrameBuilder, allows ref struct;
+
+    /// <summary>
+    /// Blocks until a frame is pending, <paramref name="timeout"/> has passed or <see cref="Wake"/> is called.
+    /// Returns true when a frame may be pending.
+    /// </summary>
+    bool WaitForFrame(TimeSpan timeout);
+
+    /// <summary>Ends a <see cref="WaitForFrame"/> in progress (or the next one) early. Safe from any thread.</summary>
+    void Wake();
+}
+
+/// <summary>Takes a received frame, lent by <see cref="INetworkDevice.TryReceive{THandler}"/>.</summary>
+public interface IFrameHandler
+{
+    void Handle(Span<byte> frame);
+}
+
+/// <summary>Writes a frame into the buffer lent by <see cref="INetworkDevice.TryTransmit{TBuilder}"/>.</summary>
+public interface IFrameBuilder
+{
+    void Build(Span<byte> frame);
+}

@@ -1,0 +1,15 @@
+namespace Unisharp.Net;
+
+/// <summary>
+/// A TCP/IP stack as an app sees it: on <c>unix</c> either ours over a TAP device or the host's sockets,
+/// on a microVM ours over virtio-net. The app never knows which.
+/// </summary>
+public interface IStack : IAsyncDisposable
+{
+    ITcp Tcp { get; }
+
+    IUdp Udp { get; }
+
+    /// <summary>The stack's own IPv4 address, or <see cref="Ipv4Address.Any"/> when it listens on all of the host's.</summary>
+    Ipv4Address Address { get; }
+}
