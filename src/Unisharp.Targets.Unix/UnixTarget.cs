@@ -1,3 +1,4 @@
+using Unisharp.Block;
 using Unisharp.Devices;
 using Unisharp.Hosting;
 using Unisharp.Net;
@@ -143,7 +144,8 @@ public sealed class UnixTarget : UnikernelTarget
             foreach (string name in request.Disks)
             {
                 var option = _disks[name];
-                var disk = FileBlockDevice.Open(name, option.Path, option.ReadOnly);
+                // The scheduler splits, aligns and runs requests in parallel within the device's limits.
+                var disk = new BlockIoScheduler(FileBlockDevice.Open(name, option.Path, option.ReadOnly));
                 disks.Add(name, disk);
                 request.Log.Info("unix", $"disk {name}: {option.Path}, {disk.Info.SectorCount} sectors of {disk.Info.SectorSize} bytes{(option.ReadOnly ? ", read-only" : "")}");
             }

@@ -29,7 +29,7 @@ public sealed class HostSocketStack : IStack, ITcp, IUdp
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // Not ReuseAddress: on Linux .NET maps it to SO_REUSEPORT too, and two unikernels would share a port.
             socket.Bind(new IPEndPoint(_bindAddress, port));
             socket.Listen(backlog);
             return new HostTcpListener(socket);

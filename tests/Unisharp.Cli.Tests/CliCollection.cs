@@ -1,0 +1,8 @@
+namespace Unisharp.Cli.Tests;
+
+/// <summary>CLI tests build apps with NativeAOT: one at a time, on a two-core machine.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class CliCollection
+{
+    public const string Name = "cli";
+}

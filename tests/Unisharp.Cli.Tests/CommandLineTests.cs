@@ -1,0 +1,79 @@
+namespace Unisharp.Cli.Tests;
+
+/// <summary>The tool's own command line: help on every verb, one-line errors with exit code 2.</summary>
+[Collection(CliCollection.Name)]
+public sealed class CommandLineTests
+{
+    [Fact]
+    public void Help_Root_ListsEveryVerb()
+    {
+        var result = Unisharp.Run("--help");
+        Assert.Equal(0, result.ExitCode);
+        foreach (string verb in (string[])["configure", "build", "run", "clean", "targets"])
+        {
+            Assert.Contains(verb, result.Stdout);
+        }
+    }
+
+    [Theory]
+    [InlineData("configure", "--target")]
+    [InlineData("build", "--force")]
+    [InlineData("run", "--no-build")]
+    [InlineData("clean", "app-dir")]
+    [InlineData("targets", "List the targets")]
+    public void Help_EachVerb_DescribesItsOptions(string verb, string expected)
+    {
+        var result = Unisharp.Run(verb, "--help");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains(expected, result.Stdout);
+    }
+
+    [Theory]
+    [InlineData(new[] { "build", "examples/hello", "-t", "vmware" }, "unisharp: error: unknown target 'vmware': choose unix, qemu, firecracker")]
+    [InlineData(new[] { "build", "examples/hello", "-t", "qemu" }, "unisharp: error: target 'qemu' is not available yet in this version of unisharp; use -t unix")]
+    [InlineData(new[] { "run", "examples/hello", "-t", "firecracker" }, "unisharp: error: target 'firecracker' is not available yet in this version of unisharp; use -t unix")]
+    [InlineData(new[] { "frobnicate" }, "unisharp: error: Unrecognized command or argument 'frobnicate'. (see 'unisharp --help')")]
+    [InlineData(new[] { "build", "no/such/app" }, "unisharp: error: app directory 'no/such/app' does not exist")]
+    [InlineData(new[] { "run", "examples/hello", "--net", "wifi" }, "unisharp: error: invalid --net 'wifi': expected tap:NAME (NAME up to 15 characters) or socket")]
+    [InlineData(new[] { "run", "examples/hello", "--disk", "nodisk" }, "unisharp: error: invalid --disk 'nodisk': expected NAME=PATH, e.g. --disk 0=disk0.img")]
+    public void BadCommandLine_OneLineErrorExit2(string[] arguments, string message)
+    {
+        var result = HostRun(arguments);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(message, result.Stderr.Trim());
+    }
+
+    [Fact]
+    public void Targets_SaysWhichAreAvailable()
+    {
+        var result = Unisharp.Run("targets");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Matches(@"unix\s+available", result.Stdout);
+        Assert.Matches(@"qemu\s+not yet", result.Stdout);
+    }
+
+    // Relative app paths are resolved from the repository root, as a user running ./unisharp there would.
+    private static Testing.HostCommand.Result HostRun(string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(Unisharp.Launcher)
+        {
+            WorkingDirectory = Unisharp.Root,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string stdout = process.StandardOutput.ReadToEnd();
+        string stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return new Testing.HostCommand.Result(process.ExitCode, stdout, FilterBuildNotice(stderr));
+    }
+
+    // The launcher says once that it is building the tool; that line is not the verb's error.
+    private static string FilterBuildNotice(string stderr) =>
+        string.Join('\n', stderr.Split('\n').Where(l => !l.StartsWith("unisharp: building the unisharp tool", StringComparison.Ordinal)));
+}
