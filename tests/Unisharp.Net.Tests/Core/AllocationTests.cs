@@ -1,0 +1,47 @@
+using Unisharp.Devices;
+using Unisharp.Hosting;
+using Unisharp.Logging;
+using Unisharp.Net.Iface;
+using static Unisharp.Net.Tests.Core.InterfaceFixture;
+
+namespace Unisharp.Net.Tests.Core;
+
+public class AllocationTests
+{
+    [Fact]
+    public void Poll_UdpEchoSteadyState_AllocatesNothing()
+    {
+        var device = new ReplayDevice(MacB, Captures.UdpHello);
+        var iface = new NetworkInterface(device, new SeededEntropy(1), new Logger(LogLevel.Warning),
+            new IpConfiguration(Ipv4Cidr.Parse("198.18.0.2/24"), null, false), Instant.Zero);
+        iface.ArpCache.Update(IpA, MacA, Instant.Zero, create: true);
+        var socket = iface.Udp.Bind(7000);
+        byte[] buffer = new byte[100];
+        var now = Instant.FromMilliseconds(10_000);
+        void Round()
+        {
+            device.Pending = 16;
+            iface.Poll(now);
+            while (socket.TryReceive(buffer, out var received))
+            {
+                socket.TrySend(buffer.AsSpan(0, received.Length), received.Remote);
+            }
+            iface.Poll(now);
+        }
+        for (int i = 0; i < 100; i++)
+        {
+            Round();
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            Round();
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+        Assert.Equal(1100 * 16, iface.Stats.UdpDatagramsSent);
+        Assert.Equal(0, iface.Stats.TotalDropped);
+    }
+}
