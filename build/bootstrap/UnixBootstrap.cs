@@ -10,5 +10,6 @@ internal static class UnixBootstrap
     internal static void Initialize()
     {
         Unisharp.Hosting.Unikernel.UseTarget(new Unisharp.Targets.Unix.UnixTarget());
+        Unisharp.Hosting.Unikernel.UseStack(Unisharp.Net.DirectStack.Start);
     }
 }

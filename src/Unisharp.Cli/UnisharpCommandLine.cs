@@ -90,10 +90,12 @@ internal static class UnisharpCommandLine
         {
             var dir = appDir(); var t = target(); var n = net(); var d = disk(); var v = verbose(); var b = bootArgs();
             var noBuild = new Option<bool>("--no-build") { Description = "Run the artifact as it is, without checking whether it needs a rebuild." };
+            var pcap = new Option<string?>("--pcap") { Description = "Write every frame in and out of the network device to FILE (libpcap format).", HelpName = "FILE" };
+            var fault = new Option<string?>("--net-fault") { Description = "Seeded faults on the network device, e.g. drop=0.05,reorder=0.02,seed=7.", HelpName = "SPEC" };
             var command = new Command("run", "Build the app if needed and run it; its exit code becomes ours.")
-            { dir, t, n, d, noBuild, v, b };
+            { dir, t, n, d, pcap, fault, noBuild, v, b };
             command.SetAction((r, ct) => RunCommand.ExecuteAsync(r.GetValue(dir), r.GetValue(t), r.GetValue(n), r.GetValue(d) ?? [], r.GetValue(b) ?? [],
-                r.GetValue(noBuild), r.GetValue(v), ct));
+                new RunCommand.Extras(r.GetValue(pcap), r.GetValue(fault), r.GetValue(noBuild), r.GetValue(v)), ct));
             root.Subcommands.Add(command);
         }
         {

@@ -1,5 +1,6 @@
 using Unisharp.Block;
 using Unisharp.Devices;
+using Unisharp.Devices.Middleware;
 using Unisharp.Hosting;
 using Unisharp.Net;
 using Unisharp.Targets.Unix.Block;
@@ -20,6 +21,8 @@ public sealed class UnixTarget : UnikernelTarget
         new("--net tap:NAME|socket", "Network: our stack over TAP interface NAME (created if absent), or the host's sockets. [default: socket]"),
         new("--mac ADDR", "Our MAC address on a TAP link. [default: random, locally administered]"),
         new("--disk NAME=PATH[:ro]", "Disk NAME is the file or block device PATH; ':ro' opens it read-only. Repeat for more disks."),
+        new("--pcap FILE", "Write every frame in and out of the TAP device to FILE (libpcap format)."),
+        new("--net-fault SPEC", "Inject seeded faults on the TAP device, e.g. drop=0.05,reorder=0.02,duplicate=0.01,delay=5ms,seed=7."),
     ];
 
     private readonly Dictionary<string, DiskOption> _disks = new(StringComparer.Ordinal);
@@ -33,6 +36,12 @@ public sealed class UnixTarget : UnikernelTarget
 
     /// <summary>The MAC address given with <c>--mac</c>, if any.</summary>
     public MacAddress? Mac { get; private set; }
+
+    /// <summary>The capture file given with <c>--pcap</c>, if any.</summary>
+    public string? PcapPath { get; private set; }
+
+    /// <summary>The faults given with <c>--net-fault</c>, if any.</summary>
+    public FaultOptions? Faults { get; private set; }
 
     /// <summary>The disks given with <c>--disk</c>, by name.</summary>
     public IReadOnlyDictionary<string, DiskOption> Disks => _disks;
@@ -63,6 +72,14 @@ public sealed class UnixTarget : UnikernelTarget
                         ? mac
                         : throw new BootArgumentException($"invalid value '{value}' for --mac: expected a unicast MAC address like 02:00:00:00:00:01");
                     break;
+                case "pcap":
+                    PcapPath = value.Length > 0 ? value : throw new BootArgumentException("--pcap needs a file name");
+                    break;
+                case "net-fault":
+                    Faults = FaultOptions.TryParse(value, out var faults, out string error)
+                        ? faults
+                        : throw new BootArgumentException($"invalid value '{value}' for --net-fault: {error}");
+                    break;
                 case "disk":
                     var disk = DiskOption.Parse(value);
                     if (!_disks.TryAdd(disk.Name, disk))
@@ -75,12 +92,12 @@ public sealed class UnixTarget : UnikernelTarget
         return rest;
     }
 
-    /// <summary>Recognises <c>--net</c>, <c>--mac</c> and <c>--disk</c> in both <c>--x=v</c> and <c>--x v</c> forms.</summary>
+    /// <summary>Recognises the device options in both <c>--x=v</c> and <c>--x v</c> forms.</summary>
     private static bool TrySplit(string arg, IReadOnlyList<string> args, ref int i, out string? name, out string value)
     {
         name = null;
         value = "";
-        foreach (string option in (ReadOnlySpan<string>)["net", "mac", "disk"])
+        foreach (string option in (ReadOnlySpan<string>)["net", "mac", "disk", "pcap", "net-fault"])
         {
             string flag = "--" + option;
             if (arg == flag)
@@ -129,6 +146,21 @@ public sealed class UnixTarget : UnikernelTarget
                     var mac = Mac ?? RandomMac(entropy);
                     device = TapDevice.Open(tap, mac);
                     request.Log.Info("unix", $"network: TAP {tap}, MTU {device.Capabilities.Mtu}, our MAC {mac}");
+                    // Faults sit next to the wire, the capture above them: the pcap shows what the stack saw.
+                    if (Faults is { IsNone: false } faults)
+                    {
+                        device = new FaultInjectorDevice(device, faults, clock);
+                        request.Log.Info("unix", $"network: injecting faults {faults}");
+                    }
+                    if (PcapPath is not null)
+                    {
+                        device = PcapWriterDevice.Create(device, PcapPath, clock);
+                        request.Log.Info("unix", $"network: capturing frames to {PcapPath}");
+                    }
+                }
+                else if (PcapPath is not null || Faults is not null)
+                {
+                    throw new BootArgumentException("--pcap and --net-fault work on frames: they need --net tap:NAME");
                 }
                 else if (request.NetworkDevice)
                 {

@@ -8,9 +8,13 @@ namespace Unisharp.Cli.Commands;
 /// <summary><c>unisharp run</c>: builds the app if needed, then runs it with the device options and boot arguments.</summary>
 internal static class RunCommand
 {
+    /// <summary>The rest of run's options.</summary>
+    public readonly record struct Extras(string? Pcap, string? NetFault, bool NoBuild, bool Verbose);
+
     public static async Task<int> ExecuteAsync(string? appDirectory, string? target, string? net, IReadOnlyList<string> disks,
-        IReadOnlyList<string> bootArguments, bool noBuild, bool verbose, CancellationToken cancellationToken)
+        IReadOnlyList<string> bootArguments, Extras extras, CancellationToken cancellationToken)
     {
+        var (pcap, netFault, noBuild, verbose) = extras;
         var app = AppProject.Open(appDirectory);
         var configuration = AppConfiguration.Load(app.Directory);
         string chosen = TargetCatalog.Require(target ?? configuration?.Target);
@@ -37,6 +41,14 @@ internal static class RunCommand
         foreach (string argument in RunOptions.DeviceArguments(net, allDisks))
         {
             start.ArgumentList.Add(argument);
+        }
+        if (pcap is not null)
+        {
+            start.ArgumentList.Add($"--pcap={Path.GetFullPath(pcap)}");
+        }
+        if (netFault is not null)
+        {
+            start.ArgumentList.Add($"--net-fault={netFault}");
         }
         start.ArgumentList.Add("--");
         foreach (string argument in boot)
