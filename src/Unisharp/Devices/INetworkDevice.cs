@@ -28,8 +28,9 @@ public interface INetworkDevice : IDisposable
 
     /// <summary>
     /// Transmits one frame of <paramref name="length"/> bytes that <paramref name="builder"/> writes into
-    /// the device's buffer. Returns false, without calling the builder, when the device cannot take a
-    /// frame now (its queue is full); the caller retries later.
+    /// the device's buffer. Returns false when the device cannot take a frame now (its queue is full);
+    /// the caller retries later. A builder only writes the frame: it may be called for a frame that is
+    /// then not taken.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The length is over <see cref="NetworkDeviceCapabilities.MaxFrameLength"/>.</exception>
     bool TryTransmit<TBuilder>(int length, ref TBuilder builder) where TBuilder : IFrameBuilder, allows ref struct;

@@ -103,21 +103,12 @@ public sealed class FaultInjectorDevice : INetworkDevice
         int burst = Math.Max(1, _inner.Capabilities.MaxBurst);
         for (int i = 0; i < burst; i++)
         {
-            var faulty = new FaultyHandler<THandler>(this, handler, now);
-            bool received;
-            try
-            {
-                received = _inner.TryReceive(ref faulty);
-            }
-            finally
-            {
-                handler = faulty.Inner;
-            }
-            if (!received)
+            var decider = new ReceiveDecider(this, now);
+            if (!_inner.TryReceive(ref decider))
             {
                 return false;
             }
-            if (faulty.Delivered || TryReceiveHeld(ref handler))
+            if (TryReceiveHeld(ref handler))
             {
                 return true;
             }
@@ -294,14 +285,14 @@ public sealed class FaultInjectorDevice : INetworkDevice
         return true;
     }
 
-    /// <summary>Decides a received frame's fate while the inner device lends it.</summary>
-    private ref struct FaultyHandler<THandler>(FaultInjectorDevice owner, THandler inner, Instant now) : IFrameHandler
-        where THandler : IFrameHandler, allows ref struct
+    /// <summary>
+    /// Decides a received frame's fate while the inner device lends it. Every frame that survives goes
+    /// through the held queue, even when it is on time, and reaches the caller's handler from this device:
+    /// the inner device is only ever called with this one handler type. Wrapping the caller's generic
+    /// handler instead would let NativeAOT's generic expansion recurse through stacked middleware.
+    /// </summary>
+    private readonly struct ReceiveDecider(FaultInjectorDevice owner, Instant now) : IFrameHandler
     {
-        public THandler Inner = inner;
-
-        public bool Delivered { get; private set; }
-
         public void Handle(Span<byte> frame)
         {
             long sequence = owner._receiveSequence++;
@@ -313,29 +304,19 @@ public sealed class FaultInjectorDevice : INetworkDevice
             }
             bool duplicate = owner.Chance(options.Duplicate);
             bool reorder = owner.Chance(options.Reorder);
-            if (!reorder && options.Delay == Duration.Zero)
-            {
-                if (duplicate)
-                {
-                    if (!owner._received.HasRoomFor(1))
-                    {
-                        owner.Overflowed++;
-                    }
-                    else
-                    {
-                        // Copied before the handler sees the frame: it may change it in place.
-                        owner.Duplicated++;
-                        owner._received.Hold(frame, now, sequence, HeldKind.Ready);
-                    }
-                }
-                Inner.Handle(frame);
-                Delivered = true;
-                owner._received.Passed(sequence);
-                return;
-            }
             if (!owner._received.HasRoomFor(duplicate ? 2 : 1))
             {
                 owner.Overflowed++;
+                return;
+            }
+            if (!reorder && options.Delay == Duration.Zero)
+            {
+                owner._received.Hold(frame, now, sequence, HeldKind.Ready);
+                if (duplicate)
+                {
+                    owner.Duplicated++;
+                    owner._received.Hold(frame, now, sequence, HeldKind.Ready);
+                }
                 return;
             }
             owner.Hold(owner._received, frame, now, sequence, duplicate, reorder);

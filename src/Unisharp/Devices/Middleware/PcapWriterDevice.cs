@@ -22,6 +22,8 @@ public sealed class PcapWriterDevice : INetworkDevice
     private readonly PcapWriter _writer;
     private readonly long _wallOriginMicroseconds;
     private readonly Instant _origin;
+    private readonly byte[] _receiveBuffer;
+    private readonly byte[] _transmitBuffer;
     private Instant _lastFlush;
     private bool _disposed;
 
@@ -39,6 +41,9 @@ public sealed class PcapWriterDevice : INetworkDevice
         _writer = new PcapWriter(output, Math.Max(PcapWriter.DefaultSnapLength, inner.Capabilities.MaxFrameLength));
         _origin = clock.Now;
         _lastFlush = _origin;
+        int largest = inner.Capabilities.SegmentationOffload ? 65536 + NetworkDeviceCapabilities.EthernetOverhead : inner.Capabilities.MaxFrameLength;
+        _receiveBuffer = new byte[largest];
+        _transmitBuffer = new byte[largest];
         _wallOriginMicroseconds = (clock.WallNow.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond;
     }
 
@@ -68,33 +73,37 @@ public sealed class PcapWriterDevice : INetworkDevice
     /// <summary>Frames recorded so far, in both directions.</summary>
     public long FramesWritten => _writer.FramesWritten;
 
+    // Frames pass through this device's own buffers, and the inner device is only ever called with one
+    // handler type (and TrySend's one builder type). Wrapping the caller's generic handler or builder
+    // instead would let NativeAOT's generic expansion recurse through stacked middleware without end.
+    // The copy costs a memcpy per frame, on a device used for debugging.
     public bool TryReceive<THandler>(ref THandler handler) where THandler : IFrameHandler, allows ref struct
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        // Copied in and back out, so state the handler keeps (such as a length) reaches the caller.
-        var recording = new RecordingHandler<THandler>(this, handler);
-        try
+        var capture = new CaptureHandler(_receiveBuffer);
+        if (!_inner.TryReceive(ref capture))
         {
-            return _inner.TryReceive(ref recording);
+            return false;
         }
-        finally
-        {
-            handler = recording.Inner;
-        }
+        var frame = _receiveBuffer.AsSpan(0, capture.Length);
+        Record(frame);
+        handler.Handle(frame);
+        return true;
     }
 
     public bool TryTransmit<TBuilder>(int length, ref TBuilder builder) where TBuilder : IFrameBuilder, allows ref struct
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var recording = new RecordingBuilder<TBuilder>(this, builder);
-        try
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, _transmitBuffer.Length);
+        var frame = _transmitBuffer.AsSpan(0, length);
+        builder.Build(frame);
+        if (!_inner.TrySend(frame))
         {
-            return _inner.TryTransmit(length, ref recording);
+            return false;
         }
-        finally
-        {
-            builder = recording.Inner;
-        }
+        Record(frame);
+        return true;
     }
 
     public bool WaitForFrame(TimeSpan timeout) => _inner.WaitForFrame(timeout);
@@ -138,27 +147,16 @@ public sealed class PcapWriterDevice : INetworkDevice
         }
     }
 
-    private ref struct RecordingHandler<THandler>(PcapWriterDevice owner, THandler inner) : IFrameHandler
-        where THandler : IFrameHandler, allows ref struct
+    /// <summary>Copies the lent frame into the device's receive buffer.</summary>
+    private struct CaptureHandler(byte[] buffer) : IFrameHandler
     {
-        public THandler Inner = inner;
+        public int Length { get; private set; }
 
         public void Handle(Span<byte> frame)
         {
-            owner.Record(frame);
-            Inner.Handle(frame);
-        }
-    }
-
-    private ref struct RecordingBuilder<TBuilder>(PcapWriterDevice owner, TBuilder inner) : IFrameBuilder
-        where TBuilder : IFrameBuilder, allows ref struct
-    {
-        public TBuilder Inner = inner;
-
-        public void Build(Span<byte> frame)
-        {
-            Inner.Build(frame);
-            owner.Record(frame);
+            int n = Math.Min(frame.Length, buffer.Length);
+            frame[..n].CopyTo(buffer);
+            Length = n;
         }
     }
 }
