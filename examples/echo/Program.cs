@@ -3,23 +3,34 @@ using Unisharp.Net;
 
 var builder = Unikernel.CreateBuilder(args, "echo").UseStack();
 var port = builder.Argument(BootArgument.Port("port", 7, "The TCP and UDP port to echo on."));
-var udp = builder.Argument(BootArgument.Bool("udp", true, "Also echo UDP datagrams on the same port."));
+var tcp = builder.Argument(BootArgument.Bool("tcp", true, "Echo TCP connections."));
+var udp = builder.Argument(BootArgument.Bool("udp", true, "Echo UDP datagrams."));
 
 return builder.Run(async ctx =>
 {
     ushort p = ctx.Get(port);
-    await using var listener = ctx.Stack.Tcp.Listen(p);
-    ctx.Log.Info("echo", $"echoing TCP on {listener.LocalEndpoint}");
-    var tasks = new List<Task> { AcceptLoop(ctx, listener) };
+    var tasks = new List<Task>();
+    if (ctx.Get(tcp))
+    {
+        tasks.Add(AcceptLoop(ctx, p));
+    }
     if (ctx.Get(udp))
     {
         tasks.Add(UdpLoop(ctx, p));
     }
+    if (tasks.Count == 0)
+    {
+        ctx.Log.Error("echo", "nothing to echo: --tcp and --udp are both false");
+        return 2;
+    }
     await await Task.WhenAny(tasks);
+    return 0;
 });
 
-static async Task AcceptLoop(UnikernelContext ctx, ITcpListener listener)
+static async Task AcceptLoop(UnikernelContext ctx, ushort port)
 {
+    await using var listener = ctx.Stack.Tcp.Listen(port);
+    ctx.Log.Info("echo", $"echoing TCP on {listener.LocalEndpoint}");
     while (true)
     {
         var connection = await listener.AcceptAsync(ctx.Stopping);
