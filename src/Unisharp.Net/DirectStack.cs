@@ -6,7 +6,7 @@ namespace Unisharp.Net;
 
 /// <summary>
 /// Unisharp's own TCP/IP stack over a raw Ethernet device: ARP, IPv4 (with fragmentation and
-/// reassembly), ICMP echo and errors, UDP and a DHCP client. TCP is not implemented yet.
+/// reassembly), ICMP echo and errors, UDP, TCP and a DHCP client.
 /// </summary>
 /// <remarks>
 /// <see cref="Start"/> runs the stack on one dedicated I/O thread that polls the interface and then
@@ -21,7 +21,7 @@ public sealed class DirectStack : IStack
     private readonly StackOptions _options;
     private readonly NetworkInterface _iface;
     private readonly DirectUdp _udp;
-    private readonly DirectTcp _tcp = new();
+    private readonly DirectTcp _tcp;
     private readonly Thread? _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _addressLock = new();
@@ -29,7 +29,7 @@ public sealed class DirectStack : IStack
     private volatile bool _stopping;
     private int _disposed;
 
-    private DirectStack(StackOptions options, bool threaded)
+    private DirectStack(StackOptions options, bool threaded, Tcp.TcpSettings? tcpSettings = null)
     {
         _options = options;
         _iface = new NetworkInterface(options.Device, options.Entropy, options.Log, options.Ip, options.Clock.Now)
@@ -41,6 +41,9 @@ public sealed class DirectStack : IStack
             _addressReady.TrySetResult();
         }
         _udp = new DirectUdp(this);
+        var tcp = new Tcp.TcpLayer(_iface, options.Log, tcpSettings) { AsynchronousContinuations = threaded };
+        _iface.RegisterProtocol(tcp);
+        _tcp = new DirectTcp(this, tcp);
         if (threaded)
         {
             _thread = new Thread(Run) { IsBackground = true, Name = $"unisharp-net-{options.Device.Name}" };
@@ -64,7 +67,14 @@ public sealed class DirectStack : IStack
         return new DirectStack(options, threaded: false);
     }
 
-    /// <summary>TCP: not implemented yet; every call fails with <see cref="NetworkError.Other"/>.</summary>
+    /// <summary>Builds a manual stack with TCP limits and timers other than the defaults (tests, simulations).</summary>
+    internal static DirectStack CreateManualWithTcp(StackOptions options, Tcp.TcpSettings tcpSettings)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new DirectStack(options, threaded: false, tcpSettings);
+    }
+
+    /// <summary>TCP listeners and connections.</summary>
     public ITcp Tcp => _tcp;
 
     /// <summary>UDP sockets; sending before the stack has an address fails with <see cref="NetworkError.HostUnreachable"/>.</summary>
@@ -86,6 +96,8 @@ public sealed class DirectStack : IStack
     public NetworkStatistics Stats => _iface.Stats;
 
     internal NetworkInterface Interface => _iface;
+
+    internal Tcp.TcpLayer TcpLayer => _tcp.Layer;
 
     internal bool IsThreaded => _thread is not null;
 
@@ -130,6 +142,7 @@ public sealed class DirectStack : IStack
         else
         {
             _iface.Udp.CloseAll();
+            _tcp.Layer.CloseAll();
         }
         _options.Log.Debug("net", $"direct stack on {_options.Device.Name} stopped: {_iface.Stats}");
     }
@@ -176,6 +189,7 @@ public sealed class DirectStack : IStack
         finally
         {
             _iface.Udp.CloseAll();
+            _tcp.Layer.CloseAll();
             _stopped.TrySetResult();
         }
     }

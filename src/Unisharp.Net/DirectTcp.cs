@@ -1,12 +1,48 @@
+using Unisharp.Net.Tcp;
+
 namespace Unisharp.Net;
 
-/// <summary>TCP of the direct stack: not built yet, so every call fails clearly.</summary>
-internal sealed class DirectTcp : ITcp
+/// <summary>TCP of the direct stack: listeners and connections over the interface's <see cref="TcpLayer"/>.</summary>
+internal sealed class DirectTcp(DirectStack stack, TcpLayer layer) : ITcp
 {
-    private const string NotYet = "TCP is not implemented yet in the direct stack";
+    private readonly Action _wake = stack.Wake;
 
-    public ITcpListener Listen(ushort port, int backlog = 128) => throw new NetworkException(NetworkError.Other, NotYet);
+    internal TcpLayer Layer => layer;
+
+    public ITcpListener Listen(ushort port, int backlog = 128)
+    {
+        stack.ThrowIfDisposed();
+        TcpListenerCore core;
+        lock (layer.Lock)
+        {
+            core = layer.Listen(port, backlog);
+        }
+        return new DirectTcpListener(layer, core, new Ipv4Endpoint(stack.Address, port), _wake);
+    }
 
     public ValueTask<ITcpConnection> ConnectAsync(Ipv4Endpoint remote, CancellationToken cancellationToken = default) =>
-        ValueTask.FromException<ITcpConnection>(new NetworkException(NetworkError.Other, NotYet));
+        ConnectAsync(remote, 0, cancellationToken);
+
+    /// <summary>Connects from a chosen local port (0 for an ephemeral one), as a simultaneous open needs.</summary>
+    internal async ValueTask<ITcpConnection> ConnectAsync(Ipv4Endpoint remote, ushort localPort, CancellationToken cancellationToken)
+    {
+        stack.ThrowIfDisposed();
+        DirectTcpConnection connection;
+        lock (layer.Lock)
+        {
+            connection = new DirectTcpConnection(layer, layer.Connect(remote, localPort), _wake);
+        }
+        _wake();
+        try
+        {
+            await connection.WaitConnectedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            connection.Abort();
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return connection;
+    }
 }

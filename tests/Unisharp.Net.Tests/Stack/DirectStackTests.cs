@@ -91,17 +91,6 @@ public class DirectStackTests
     }
 
     [Fact]
-    public async Task Tcp_Anything_NotImplementedYet()
-    {
-        var (deviceA, _) = PipeDevice.CreatePair(s_macA, s_macB);
-        await using var stack = DirectStack.CreateManual(Options(deviceA, "198.18.0.1/24", 6));
-
-        Assert.Equal(NetworkError.Other, Assert.Throws<NetworkException>(() => stack.Tcp.Listen(80)).Error);
-        var e = await Assert.ThrowsAsync<NetworkException>(async () => await stack.Tcp.ConnectAsync(new Ipv4Endpoint(Ipv4Address.Parse("198.18.0.2"), 80)));
-        Assert.Contains("TCP is not implemented yet", e.Message);
-    }
-
-    [Fact]
     public async Task SendAsync_Oversized_MessageTooLong()
     {
         var (deviceA, _) = PipeDevice.CreatePair(s_macA, s_macB);

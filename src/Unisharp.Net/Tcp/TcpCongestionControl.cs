@@ -1,0 +1,10 @@
+namespace Unisharp.Net.Tcp;
+
+/// <summary>How the congestion window grows between losses.</summary>
+internal enum TcpCongestionControl
+{
+    /// <summary>RFC 5681 slow start and congestion avoidance (one segment per RTT), NewReno/SACK recovery.</summary>
+    Reno,
+    /// <summary>RFC 9438 CUBIC: window growth by a cubic function of the time since the last loss.</summary>
+    Cubic,
+}

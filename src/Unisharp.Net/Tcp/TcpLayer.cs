@@ -1,0 +1,563 @@
+using System.Buffers.Binary;
+using Unisharp.Logging;
+using Unisharp.Net.Iface;
+using Unisharp.Net.Wire;
+
+namespace Unisharp.Net.Tcp;
+
+/// <summary>
+/// TCP above the interface's IPv4: demultiplexes segments to connections and listeners, answers strays with
+/// resets, bounds half-open, TIME-WAIT and buffer memory, and polls every connection. One lock guards it all;
+/// app-facing adapters take the same lock. Changes the app waits for are signalled after the lock is released.
+/// </summary>
+internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
+{
+    private const ushort FirstEphemeralPort = 49152;
+    private const string Source = "tcp";
+
+    private readonly NetworkInterface _iface;
+    private readonly Logger _log;
+    private readonly Dictionary<TcpConnectionKey, TcpSocket> _sockets = [];
+    private readonly Dictionary<ushort, TcpListenerCore> _listeners = [];
+    private readonly Queue<TcpSocket> _halfOpenOrder = new();
+    private readonly Queue<TcpSocket> _timeWaitOrder = new();
+    private readonly List<TcpSocket> _closed = [];
+    private readonly Queue<TcpSocket> _notifySockets = new();
+    private readonly Queue<TcpListenerCore> _notifyListeners = new();
+    private readonly ulong _isnKey0;
+    private readonly ulong _isnKey1;
+    private readonly ulong _tsKey;
+    // RFC 5961 §7: challenge ACKs are rate limited, so they cannot be turned into an amplifier (100 per second).
+    private readonly Ip.TokenBucket _challengeAcks = new(100, Duration.FromMilliseconds(10));
+    // Resets for segments without a connection, likewise (RFC 9293 §3.10.7.1 leaves the rate to the host).
+    private readonly Ip.TokenBucket _resets = new(200, Duration.FromMilliseconds(5));
+    private ushort _nextEphemeral;
+    private int _halfOpen;
+    private int _timeWait;
+    private Instant _now;
+
+    public TcpLayer(NetworkInterface iface, Logger log, TcpSettings? settings = null)
+    {
+        _iface = iface;
+        _log = log;
+        Settings = settings ?? new TcpSettings();
+        // RFC 6528 §3: the secret of the ISN function, from the injected random source.
+        Span<byte> secret = stackalloc byte[26];
+        iface.Entropy.Fill(secret);
+        _isnKey0 = BinaryPrimitives.ReadUInt64LittleEndian(secret);
+        _isnKey1 = BinaryPrimitives.ReadUInt64LittleEndian(secret[8..]);
+        _tsKey = BinaryPrimitives.ReadUInt64LittleEndian(secret[16..]);
+        _nextEphemeral = (ushort)(FirstEphemeralPort + BinaryPrimitives.ReadUInt16LittleEndian(secret[24..]) % (65536 - FirstEphemeralPort));
+    }
+
+    public IpProtocol Protocol => IpProtocol.Tcp;
+
+    public Lock Lock { get; } = new();
+
+    public TcpSettings Settings { get; }
+
+    public TcpStatistics Stats { get; } = new();
+
+    /// <summary>Connections in the table, in every state but CLOSED (TIME-WAIT included).</summary>
+    public int ConnectionCount
+    {
+        get
+        {
+            lock (Lock)
+            {
+                return _sockets.Count;
+            }
+        }
+    }
+
+    public int HalfOpenCount => _halfOpen;
+
+    public int TimeWaitCount => _timeWait;
+
+    /// <summary>Bytes of send and receive buffers held by connections now.</summary>
+    public long BufferBytes { get; private set; }
+
+    /// <summary>True for continuations that must not run on the polling thread (a threaded stack).</summary>
+    public bool AsynchronousContinuations { get; init; }
+
+    Span<byte> ITcpSegmentSink.SegmentBuffer => _iface.TransmitPayload;
+
+    void ITcpSegmentSink.Send(Ipv4Address destination, int length, Instant now) =>
+        _iface.SendIp(destination, IpProtocol.Tcp, length, now);
+
+    public TaskCompletionSource NewWaiter() =>
+        new(AsynchronousContinuations ? TaskCreationOptions.RunContinuationsAsynchronously : TaskCreationOptions.None);
+
+    public void Process(in Ipv4Repr ip, Span<byte> payload, Instant now)
+    {
+        lock (Lock)
+        {
+            _now = now;
+            ProcessLocked(ip, payload, now);
+        }
+    }
+
+    private void ProcessLocked(in Ipv4Repr ip, Span<byte> payload, Instant now)
+    {
+        var error = TcpRepr.TryParse(payload, ip.Source, ip.Destination, out var seg, out var data);
+        if (error != WireError.None)
+        {
+            if (error == WireError.BadChecksum)
+            {
+                Stats.BadChecksums++;
+            }
+            else
+            {
+                Stats.MalformedSegments++;
+            }
+            return;
+        }
+        var address = _iface.Address;
+        // RFC 9293 §3.9.1 and RFC 1122 §4.2.3.10: TCP is unicast only.
+        if (address is null || ip.Destination != address.Address)
+        {
+            Stats.MalformedSegments++;
+            return;
+        }
+        Stats.SegmentsReceived++;
+        var key = new TcpConnectionKey(seg.DestinationPort, ip.Source, seg.SourcePort);
+        var local = new Ipv4Endpoint(ip.Destination, seg.DestinationPort);
+        var remote = new Ipv4Endpoint(ip.Source, seg.SourcePort);
+        if (_sockets.TryGetValue(key, out var socket))
+        {
+            // RFC 1122 §4.2.2.13: a new SYN for a connection in TIME-WAIT may reopen it when its sequence number is
+            // beyond the old connection's, so no old duplicate can be taken for new data.
+            if (socket.State == TcpState.TimeWait && seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack)
+                && seg.SequenceNumber > socket.ReceiveNext && _listeners.ContainsKey(seg.DestinationPort))
+            {
+                socket.Terminate(null);
+                Remove(socket);
+            }
+            else
+            {
+                socket.Process(seg, data, now);
+                return;
+            }
+        }
+        if (seg.Has(TcpFlags.Rst))
+        {
+            return;
+        }
+        if (_listeners.TryGetValue(seg.DestinationPort, out var listener) && seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack))
+        {
+            OnSyn(listener, seg, local, remote, now);
+            return;
+        }
+        // RFC 9293 §3.10.7.1: no connection here, so a reset that the sender will accept.
+        if (!_resets.TryTake(now))
+        {
+            Stats.ResetsRateLimited++;
+        }
+        else if (seg.Has(TcpFlags.Ack))
+        {
+            SendReset(local, remote, seg.AckNumber, default, TcpFlags.Rst, now);
+        }
+        else
+        {
+            SendReset(local, remote, default, seg.SequenceNumber + seg.SegmentLength, TcpFlags.Rst | TcpFlags.Ack, now);
+        }
+    }
+
+    /// <summary>A SYN for a listener: a new half-open connection, within the listener's backlog and the global bound.</summary>
+    private void OnSyn(TcpListenerCore listener, in TcpRepr syn, Ipv4Endpoint local, Ipv4Endpoint remote, Instant now)
+    {
+        if (listener.Accepted.Count >= listener.Backlog)
+        {
+            // Like Linux with a full accept queue: stay silent; the peer will retry.
+            Stats.SynsDropped++;
+            return;
+        }
+        while (_halfOpen >= Settings.MaxHalfOpen && _halfOpenOrder.Count > 0)
+        {
+            // SYN flood defence: the oldest half-open connection makes room (RFC 4987 §3.4, "random drop" by age).
+            var oldest = _halfOpenOrder.Dequeue();
+            if (oldest.State == TcpState.SynReceived && oldest.Listener is not null)
+            {
+                Stats.HalfOpenEvicted++;
+                oldest.Terminate(null);
+                Remove(oldest);
+            }
+        }
+        var socket = new TcpSocket(this, Settings, local, remote, _iface.Mtu) { Listener = listener };
+        socket.Accept(syn, Isn(local, remote, now), TimestampOffset(local, remote), now);
+        _sockets.Add(new TcpConnectionKey(local.Port, remote.Address, remote.Port), socket);
+        _halfOpen++;
+        listener.HalfOpen++;
+        _halfOpenOrder.Enqueue(socket);
+        CompactQueue(_halfOpenOrder, s => s.State == TcpState.SynReceived && s.Listener is not null, Settings.MaxHalfOpen);
+    }
+
+    /// <summary>A passive open finished its handshake: buffers, then the accept queue. False when it was refused.</summary>
+    public bool OnPassiveEstablished(TcpSocket socket)
+    {
+        var listener = socket.Listener;
+        if (listener is not null)
+        {
+            _halfOpen--;
+            listener.HalfOpen--;
+            socket.Listener = null;
+        }
+        if (listener is null || listener.IsClosed || listener.Accepted.Count >= listener.Backlog || !TryAllocateBuffers(socket))
+        {
+            socket.Abort();
+            socket.MarkOrphan();
+            return false;
+        }
+        listener.Accepted.Enqueue(socket);
+        Stats.ConnectionsAccepted++;
+        QueueNotify(listener);
+        return true;
+    }
+
+    /// <summary>Starts an active open to <paramref name="remote"/> from an ephemeral port.</summary>
+    public TcpSocket Connect(Ipv4Endpoint remote, ushort localPort = 0)
+    {
+        var address = _iface.Address ?? throw new NetworkException(NetworkError.HostUnreachable, $"cannot connect to {remote}: the stack has no address yet");
+        if (remote.Port == 0 || remote.Address.IsUnspecified || remote.Address.IsBroadcast || remote.Address.IsMulticast || address.IsBroadcast(remote.Address))
+        {
+            throw new NetworkException(NetworkError.HostUnreachable, $"cannot connect to {remote}: not a unicast endpoint");
+        }
+        if (!address.Cidr.Contains(remote.Address) && address.Gateway is null)
+        {
+            throw new NetworkException(NetworkError.HostUnreachable, $"no route to {remote.Address}: it is outside {address.Cidr} and there is no gateway");
+        }
+        ushort port = localPort;
+        if (port != 0 && _sockets.ContainsKey(new TcpConnectionKey(port, remote.Address, remote.Port)))
+        {
+            throw new NetworkException(NetworkError.AddressInUse, $"a connection from port {port} to {remote} exists");
+        }
+        for (int tries = 0; port == 0 && tries < 65536 - FirstEphemeralPort; tries++)
+        {
+            ushort candidate = _nextEphemeral;
+            _nextEphemeral = _nextEphemeral == ushort.MaxValue ? FirstEphemeralPort : (ushort)(_nextEphemeral + 1);
+            if (!_listeners.ContainsKey(candidate) && !_sockets.ContainsKey(new TcpConnectionKey(candidate, remote.Address, remote.Port)))
+            {
+                port = candidate;
+                break;
+            }
+        }
+        if (port == 0)
+        {
+            throw new NetworkException(NetworkError.AddressInUse, $"no ephemeral port is free for {remote}");
+        }
+        var local = new Ipv4Endpoint(address.Address, port);
+        var socket = new TcpSocket(this, Settings, local, remote, _iface.Mtu);
+        if (!TryAllocateBuffers(socket))
+        {
+            throw new NetworkException(NetworkError.Other, "TCP buffer memory is exhausted");
+        }
+        socket.Connect(Isn(local, remote, _now), TimestampOffset(local, remote), _now);
+        _sockets.Add(new TcpConnectionKey(port, remote.Address, remote.Port), socket);
+        return socket;
+    }
+
+    public TcpListenerCore Listen(ushort port, int backlog)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(port);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(backlog);
+        if (_listeners.ContainsKey(port))
+        {
+            throw new NetworkException(NetworkError.AddressInUse, $"TCP port {port} is already listening");
+        }
+        var listener = new TcpListenerCore(port, backlog);
+        _listeners.Add(port, listener);
+        return listener;
+    }
+
+    /// <summary>Stops listening; connections not yet accepted are reset.</summary>
+    public void Unlisten(TcpListenerCore listener)
+    {
+        if (listener.IsClosed)
+        {
+            return;
+        }
+        listener.IsClosed = true;
+        _listeners.Remove(listener.Port);
+        while (listener.Accepted.TryDequeue(out var socket))
+        {
+            socket.Abort();
+            socket.MarkOrphan();
+        }
+        QueueNotify(listener);
+    }
+
+    public void Poll(Instant now)
+    {
+        lock (Lock)
+        {
+            _now = now;
+            foreach (var socket in _sockets.Values)
+            {
+                socket.Poll(now, this);
+                if (socket.State == TcpState.Closed)
+                {
+                    _closed.Add(socket);
+                }
+            }
+            foreach (var socket in _closed)
+            {
+                Remove(socket);
+            }
+            _closed.Clear();
+            // The age queues hold entries that have left their state; drop them from the front so they do not keep
+            // closed connections reachable.
+            while (_timeWaitOrder.TryPeek(out var oldest) && oldest.State != TcpState.TimeWait)
+            {
+                _timeWaitOrder.Dequeue();
+            }
+            while (_halfOpenOrder.TryPeek(out var oldest) && !(oldest.State == TcpState.SynReceived && oldest.Listener is not null))
+            {
+                _halfOpenOrder.Dequeue();
+            }
+        }
+        FlushNotifications();
+    }
+
+    public Instant PollAt(Instant now)
+    {
+        lock (Lock)
+        {
+            var at = Instant.Never;
+            foreach (var socket in _sockets.Values)
+            {
+                at = Instant.Min(at, socket.PollAt(now));
+                if (socket.State == TcpState.Closed)
+                {
+                    return now;
+                }
+            }
+            return _notifySockets.Count > 0 || _notifyListeners.Count > 0 ? now : at;
+        }
+    }
+
+    /// <summary>Sends a reset (or any bare control segment) outside a connection.</summary>
+    public void SendReset(Ipv4Endpoint local, Ipv4Endpoint remote, SeqNum seq, SeqNum ack, TcpFlags flags, Instant now)
+    {
+        var repr = new TcpRepr(local.Port, remote.Port, seq, ack, flags, 0);
+        var buffer = _iface.TransmitPayload;
+        repr.Emit(buffer, default, local.Address, remote.Address);
+        Stats.ResetsSent++;
+        Stats.SegmentsSent++;
+        _iface.SendIp(remote.Address, IpProtocol.Tcp, repr.BufferLength, now);
+    }
+
+    /// <summary>True when a challenge ACK may go out now (RFC 5961 §7).</summary>
+    public bool TryChallengeAck(Instant now)
+    {
+        Stats.ChallengeAcks++;
+        return _challengeAcks.TryTake(now);
+    }
+
+    public void OnTimeWait(TcpSocket socket)
+    {
+        _timeWait++;
+        socket.IsInTimeWaitCount = true;
+        _timeWaitOrder.Enqueue(socket);
+        ReleaseBuffersIfDone(socket);
+        while (_timeWait > Settings.MaxTimeWait && _timeWaitOrder.Count > 0)
+        {
+            var oldest = _timeWaitOrder.Dequeue();
+            if (oldest.State == TcpState.TimeWait)
+            {
+                Stats.TimeWaitEvicted++;
+                oldest.Terminate(null);
+                Remove(oldest);
+            }
+        }
+        CompactQueue(_timeWaitOrder, s => s.State == TcpState.TimeWait, Settings.MaxTimeWait);
+    }
+
+    /// <summary>The app disposed a connection: let it finish alone, freeing what it no longer needs.</summary>
+    public void Orphan(TcpSocket socket)
+    {
+        socket.Orphan();
+        ReleaseBuffersIfDone(socket);
+        if (socket.State == TcpState.Closed && !(_sockets.TryGetValue(KeyOf(socket), out var current) && ReferenceEquals(current, socket)))
+        {
+            ReleaseBuffers(socket);
+        }
+    }
+
+    public void QueueNotify(TcpSocket socket)
+    {
+        if (!socket.NotifyQueued && socket.Changed is not null)
+        {
+            socket.NotifyQueued = true;
+            _notifySockets.Enqueue(socket);
+        }
+    }
+
+    private void QueueNotify(TcpListenerCore listener)
+    {
+        if (!listener.NotifyQueued && listener.Changed is not null)
+        {
+            listener.NotifyQueued = true;
+            _notifyListeners.Enqueue(listener);
+        }
+    }
+
+    /// <summary>Runs the app's wake-ups one at a time outside the lock (they may call back into the layer).</summary>
+    public void FlushNotifications()
+    {
+        while (true)
+        {
+            Action? changed = null;
+            lock (Lock)
+            {
+                if (_notifySockets.TryDequeue(out var socket))
+                {
+                    socket.NotifyQueued = false;
+                    changed = socket.Changed;
+                }
+                else if (_notifyListeners.TryDequeue(out var listener))
+                {
+                    listener.NotifyQueued = false;
+                    changed = listener.Changed;
+                }
+                else
+                {
+                    return;
+                }
+            }
+            changed?.Invoke();
+        }
+    }
+
+    private void Remove(TcpSocket socket)
+    {
+        var key = KeyOf(socket);
+        if (_sockets.TryGetValue(key, out var current) && ReferenceEquals(current, socket))
+        {
+            _sockets.Remove(key);
+        }
+        if (socket.Listener is { } listener)
+        {
+            _halfOpen--;
+            listener.HalfOpen--;
+            socket.Listener = null;
+        }
+        if (socket.IsInTimeWaitCount)
+        {
+            socket.IsInTimeWaitCount = false;
+            _timeWait--;
+        }
+        // Nothing will be sent any more. Received data stays readable after a normal close until the app disposes
+        // the connection; after a reset or timeout it is discarded (RFC 9293 §3.10.7.4), so all can go.
+        if (socket.IsOrphan || socket.Error is not null)
+        {
+            ReleaseBuffers(socket);
+        }
+        else if (socket.DetachSendBuffer() is { } tx)
+        {
+            BufferBytes -= tx.Capacity;
+        }
+    }
+
+    /// <summary>The stack is stopping: every connection and listener ends with <see cref="NetworkError.Closed"/>.</summary>
+    public void CloseAll()
+    {
+        lock (Lock)
+        {
+            foreach (var listener in _listeners.Values.ToArray())
+            {
+                Unlisten(listener);
+            }
+            foreach (var socket in _sockets.Values)
+            {
+                socket.Terminate(NetworkError.Closed);
+                _closed.Add(socket);
+            }
+            foreach (var socket in _closed)
+            {
+                Remove(socket);
+            }
+            _closed.Clear();
+        }
+        FlushNotifications();
+    }
+
+    private static TcpConnectionKey KeyOf(TcpSocket socket) => new(socket.Local.Port, socket.Remote.Address, socket.Remote.Port);
+
+    private bool TryAllocateBuffers(TcpSocket socket)
+    {
+        long bytes = (long)Settings.SendBufferSize + Settings.ReceiveBufferSize;
+        if (BufferBytes + bytes > Settings.MaxBufferBytes)
+        {
+            Stats.ConnectionsRefusedForMemory++;
+            _log.Warning(Source, $"refusing {socket.Remote}: {BufferBytes} bytes of TCP buffers are in use");
+            return false;
+        }
+        socket.AttachBuffers(new TcpSendBuffer(Settings.SendBufferSize), new TcpReceiveBuffer(Settings.ReceiveBufferSize));
+        BufferBytes += bytes;
+        return true;
+    }
+
+    /// <summary>Frees the buffers of a connection that no one can read or write any more.</summary>
+    public void ReleaseBuffers(TcpSocket socket)
+    {
+        var (tx, rx) = socket.DetachBuffers();
+        if (tx is not null)
+        {
+            BufferBytes -= tx.Capacity;
+        }
+        if (rx is not null)
+        {
+            BufferBytes -= rx.Capacity;
+        }
+    }
+
+    private void ReleaseBuffersIfDone(TcpSocket socket)
+    {
+        if (socket.IsOrphan && socket.State is TcpState.TimeWait or TcpState.Closed)
+        {
+            ReleaseBuffers(socket);
+        }
+    }
+
+    private static void CompactQueue(Queue<TcpSocket> queue, Func<TcpSocket, bool> live, int bound)
+    {
+        // Entries that left the state stay in the queue until they reach its head; keep it bounded anyway.
+        if (queue.Count <= 2 * bound + 16)
+        {
+            return;
+        }
+        int n = queue.Count;
+        for (int i = 0; i < n; i++)
+        {
+            var s = queue.Dequeue();
+            if (live(s))
+            {
+                queue.Enqueue(s);
+            }
+        }
+    }
+
+    /// <summary>RFC 6528 §3: ISN = M + F(local, remote, secret), M a 4 µs clock, F a keyed hash (SipHash here).</summary>
+    internal SeqNum Isn(Ipv4Endpoint local, Ipv4Endpoint remote, Instant now)
+    {
+        Span<byte> tuple = stackalloc byte[12];
+        local.Address.Write(tuple);
+        remote.Address.Write(tuple[4..]);
+        BinaryPrimitives.WriteUInt16BigEndian(tuple[8..], local.Port);
+        BinaryPrimitives.WriteUInt16BigEndian(tuple[10..], remote.Port);
+        uint f = (uint)SipHash.Hash(_isnKey0, _isnKey1, tuple);
+        uint m = unchecked((uint)(now.Microseconds / 4));
+        return new SeqNum(unchecked(m + f));
+    }
+
+    /// <summary>RFC 7323 §5.4: a per-connection random offset for timestamps, so they reveal no clock.</summary>
+    private uint TimestampOffset(Ipv4Endpoint local, Ipv4Endpoint remote)
+    {
+        Span<byte> tuple = stackalloc byte[12];
+        local.Address.Write(tuple);
+        remote.Address.Write(tuple[4..]);
+        BinaryPrimitives.WriteUInt16BigEndian(tuple[8..], local.Port);
+        BinaryPrimitives.WriteUInt16BigEndian(tuple[10..], remote.Port);
+        return (uint)SipHash.Hash(_tsKey, _isnKey0, tuple);
+    }
+}

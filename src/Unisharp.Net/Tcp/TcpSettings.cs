@@ -1,0 +1,33 @@
+namespace Unisharp.Net.Tcp;
+
+/// <summary>Limits and timers of the TCP layer; the defaults suit a small server.</summary>
+internal sealed class TcpSettings
+{
+    public int ReceiveBufferSize { get; init; } = 256 * 1024;
+    public int SendBufferSize { get; init; } = 256 * 1024;
+    /// <summary>All connections' buffers together; a connection that would go over is refused.</summary>
+    public long MaxBufferBytes { get; init; } = 64L * 1024 * 1024;
+    /// <summary>Connections in SYN-RECEIVED at once (SYN flood bound); the oldest is evicted for a new one.</summary>
+    public int MaxHalfOpen { get; init; } = 256;
+    /// <summary>Connections in TIME-WAIT at once; the oldest ends early for a new one.</summary>
+    public int MaxTimeWait { get; init; } = 4096;
+    /// <summary>RFC 9293 §3.4.2: TIME-WAIT lasts 2 MSL; Linux uses 60 s.</summary>
+    public Duration TimeWait { get; init; } = Duration.FromSeconds(60);
+    /// <summary>How long an orphaned (disposed) connection may sit in FIN-WAIT-2.</summary>
+    public Duration FinWait2Timeout { get; init; } = Duration.FromSeconds(60);
+    /// <summary>RFC 1122 §4.2.3.2 allows up to 500 ms; Linux's minimum is 40 ms.</summary>
+    public Duration DelayedAck { get; init; } = Duration.FromMilliseconds(40);
+    /// <summary>Retransmissions of one segment before the connection times out.</summary>
+    public int MaxRetransmissions { get; init; } = 12;
+    /// <summary>Retransmissions of a SYN before a connect times out (1+2+4+8+16+32 s at the initial RTO).</summary>
+    public int MaxSynRetransmissions { get; init; } = 5;
+    public Duration KeepAliveIdle { get; init; } = Duration.FromSeconds(7200);
+    public Duration KeepAliveInterval { get; init; } = Duration.FromSeconds(75);
+    public int KeepAliveProbes { get; init; } = 9;
+    /// <summary>Off by default, as RFC 1122 §4.2.3.6 requires; per connection on <see cref="TcpSocket.KeepAlive"/>.</summary>
+    public bool KeepAlive { get; init; }
+    public bool NoDelay { get; init; }
+    public TcpCongestionControl CongestionControl { get; init; } = TcpCongestionControl.Reno;
+    /// <summary>Offer and use selective acknowledgments (RFC 2018) with SACK-based loss recovery (RFC 6675).</summary>
+    public bool Sack { get; init; } = true;
+}

@@ -1,0 +1,419 @@
+using Unisharp.Net.Wire;
+
+namespace Unisharp.Net.Tcp;
+
+internal sealed partial class TcpSocket
+{
+    /// <summary>When <see cref="Poll"/> must next run: now when something can be sent, else the earliest timer.</summary>
+    public Instant PollAt(Instant now)
+    {
+        if (State == TcpState.Closed)
+        {
+            return Instant.Never;
+        }
+        if (_rstPending || _ackNow || _retransmitNow || SynDue || NextSegmentLength(out bool fin) > 0 || fin || SackHoleDue)
+        {
+            return now;
+        }
+        var at = Instant.Min(Instant.Min(_rtxAt, _ackAt), Instant.Min(_persistAt, _stateTimerAt));
+        return Instant.Min(at, KeepAliveAt);
+    }
+
+    /// <summary>In SACK recovery with room in the pipe and a hole left to resend.</summary>
+    private bool SackHoleDue =>
+        _inRecovery && _sackEnabled && Pipe() < _cwnd && _scoreboard.NextHole(SeqNum.Max(_highRxt, _sndUna), out _, out _);
+
+    /// <summary>
+    /// RFC 6675 §4 SetPipe, simplified: bytes in flight, less those SACKed, less the holes below the highest SACK
+    /// (taken as lost), plus the holes already resent in this recovery.
+    /// </summary>
+    private int Pipe()
+    {
+        int flight = _sndMax - _sndUna;
+        var high = _scoreboard.HighSacked(_sndUna);
+        int lost = _scoreboard.HoleBytes(_sndUna, high);
+        int resent = _scoreboard.HoleBytes(_sndUna, SeqNum.Min(SeqNum.Max(_highRxt, _sndUna), high));
+        return Math.Max(0, flight - _scoreboard.SackedBytes - lost + resent);
+    }
+
+    private bool SynDue => State is TcpState.SynSent or TcpState.SynReceived && _sndNxt == _iss;
+
+    /// <summary>Only an idle connection probes: with data outstanding the retransmission timer watches the peer.</summary>
+    private Instant KeepAliveAt =>
+        KeepAlive && State == TcpState.Established && _sndNxt == _sndUna && UnsentLength == 0
+            ? _lastReceived + _settings.KeepAliveIdle + _settings.KeepAliveInterval * _keepAliveSent
+            : Instant.Never;
+
+    /// <summary>Runs the timers that are due and sends what the windows allow.</summary>
+    public void Poll(Instant now, ITcpSegmentSink sink)
+    {
+        if (State == TcpState.Closed)
+        {
+            return;
+        }
+        if (_rstPending)
+        {
+            // RFC 9293 §3.10.4 (ABORT): <SEQ=SND.NXT><CTL=RST>.
+            _rstPending = false;
+            _layer.SendReset(Local, Remote, _sndNxt, default, TcpFlags.Rst, now);
+            Terminate(NetworkError.Closed);
+            return;
+        }
+        if (now >= _stateTimerAt)
+        {
+            // TIME-WAIT's 2 MSL, or an orphan's FIN-WAIT-2 limit.
+            Terminate(null);
+            return;
+        }
+        if (now >= _rtxAt)
+        {
+            OnRetransmissionTimeout(now);
+            if (State == TcpState.Closed)
+            {
+                return;
+            }
+        }
+        if (now >= _ackAt)
+        {
+            _ackNow = true;
+        }
+        if (now >= KeepAliveAt)
+        {
+            if (_keepAliveSent >= _settings.KeepAliveProbes)
+            {
+                Terminate(NetworkError.TimedOut);
+                return;
+            }
+            // RFC 9293 §3.8.4: a segment with SEG.SEQ = SND.NXT-1 makes the peer answer with an ACK.
+            _keepAliveSent++;
+            _layer.Stats.KeepAlivesSent++;
+            SendSegment(sink, _sndNxt - 1, 0, TcpFlags.Ack, now);
+        }
+        if (SynDue)
+        {
+            SendSyn(sink, now);
+            return;
+        }
+        if (State is TcpState.SynSent or TcpState.SynReceived)
+        {
+            if (_ackNow && State == TcpState.SynReceived)
+            {
+                SendSegment(sink, _sndNxt, 0, TcpFlags.Ack, now);
+            }
+            _ackNow = false;
+            return;
+        }
+        bool sent = false;
+        if (_retransmitNow)
+        {
+            _retransmitNow = false;
+            int length = Math.Min(_smss, DataLength(_sndUna, _sndMax));
+            if (length > 0 || (_finQueued && _sndMax == _finSeq + 1))
+            {
+                bool fin = _finQueued && _sndUna + length == _finSeq && _sndMax == _finSeq + 1;
+                _rttTiming = false;
+                Retransmissions++;
+                _layer.Stats.Retransmissions++;
+                SendSegment(sink, _sndUna, length, TcpFlags.Ack | (fin ? TcpFlags.Fin : 0), now);
+                sent = true;
+                if (_rtxAt == Instant.Never)
+                {
+                    _rtxAt = now + _rto;
+                }
+            }
+        }
+        if (_inRecovery && _sackEnabled)
+        {
+            // RFC 6675 §5 step (C): while the pipe has room, resend the next hole (NextSeg rule 1).
+            int pipe = Pipe();
+            var from = SeqNum.Max(_highRxt, _sndUna);
+            while (pipe < _cwnd && _scoreboard.NextHole(from, out var start, out int hole))
+            {
+                int length = Math.Min(hole, _smss);
+                _rttTiming = false;
+                Retransmissions++;
+                _layer.Stats.Retransmissions++;
+                SendSegment(sink, start, length, TcpFlags.Ack, now);
+                sent = true;
+                _highRxt = start + length;
+                from = _highRxt;
+                pipe += length;
+                if (_rtxAt == Instant.Never)
+                {
+                    _rtxAt = now + _rto;
+                }
+            }
+        }
+        while (true)
+        {
+            int length = NextSegmentLength(out bool fin);
+            if (length == 0 && !fin)
+            {
+                break;
+            }
+            var flags = TcpFlags.Ack | (fin ? TcpFlags.Fin : 0);
+            if (length > 0 && length == UnsentLength)
+            {
+                flags |= TcpFlags.Psh;
+            }
+            if (_sndNxt < _sndMax)
+            {
+                Retransmissions++;
+                _layer.Stats.Retransmissions++;
+            }
+            else if (!_rttTiming && !_tsEnabled && length > 0)
+            {
+                _rttTiming = true;
+                _rttSeq = _sndNxt;
+                _rttStart = now;
+            }
+            SendSegment(sink, _sndNxt, length, flags, now);
+            sent = true;
+            _sndNxt += length + (fin ? 1 : 0);
+            _sndMax = SeqNum.Max(_sndMax, _sndNxt);
+            if (_rtxAt == Instant.Never)
+            {
+                _rtxAt = now + _rto;
+            }
+        }
+        // RFC 9293 §3.8.6.1 and §3.8.6.2.1: data waits, nothing is in flight and the window is closed (or too small to
+        // send under SWS avoidance): a persist timer probes, so a lost window update cannot stall us forever.
+        if (UnsentLength > 0 && _sndNxt == _sndMax && _sndUna == _sndNxt && !sent)
+        {
+            if (_persistAt == Instant.Never)
+            {
+                _persistBackoff = _persistBackoff == Duration.Zero ? _rto : Duration.Min(_persistBackoff * 2, s_maxRto);
+                _persistAt = now + _persistBackoff;
+            }
+            else if (now >= _persistAt)
+            {
+                _persistAt = Instant.Never;
+                int usable = Math.Min(Math.Min(_sndWnd, _cwnd), Math.Min(UnsentLength, _smss));
+                if (usable > 0)
+                {
+                    // The override timeout: send what the small window takes.
+                    bool fin = _finQueued && usable == UnsentLength && _sndNxt + usable == _finSeq;
+                    SendSegment(sink, _sndNxt, usable, TcpFlags.Ack | TcpFlags.Psh | (fin ? TcpFlags.Fin : 0), now);
+                    _sndNxt += usable + (fin ? 1 : 0);
+                    _sndMax = SeqNum.Max(_sndMax, _sndNxt);
+                    _rtxAt = now + _rto;
+                }
+                else
+                {
+                    _layer.Stats.WindowProbesSent++;
+                    SendSegment(sink, _sndNxt - 1, 0, TcpFlags.Ack, now);
+                }
+                sent = true;
+            }
+        }
+        else
+        {
+            _persistAt = Instant.Never;
+            if (sent)
+            {
+                _persistBackoff = Duration.Zero;
+            }
+        }
+        if (!sent && _ackNow)
+        {
+            SendSegment(sink, _sndNxt, 0, TcpFlags.Ack, now);
+        }
+    }
+
+    /// <summary>Data bytes between two sequence numbers in the send buffer (the FIN is not data).</summary>
+    private int DataLength(SeqNum from, SeqNum to)
+    {
+        int length = to - from;
+        if (_finQueued && to == _finSeq + 1)
+        {
+            length--;
+        }
+        return Math.Max(0, length);
+    }
+
+    /// <summary>Bytes in the send buffer not yet sent (from SND.NXT).</summary>
+    private int UnsentLength
+    {
+        get
+        {
+            if (_tx is null || !SynAcked)
+            {
+                return 0;
+            }
+            int sent = _sndNxt - _sndUna;
+            return Math.Max(0, _tx.Length - sent);
+        }
+    }
+
+    /// <summary>
+    /// How many bytes the next new segment may carry under the send and congestion windows, sender-side silly window
+    /// avoidance and Nagle (RFC 9293 §3.8.6.2.1, RFC 896); <paramref name="fin"/> when it may also carry our FIN.
+    /// </summary>
+    private int NextSegmentLength(out bool fin)
+    {
+        fin = false;
+        if (State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck))
+        {
+            return 0;
+        }
+        if (_finQueued && _sndNxt == _finSeq + 1)
+        {
+            return 0;
+        }
+        int unsent = UnsentLength;
+        int inFlight = _sndNxt - _sndUna;
+        // RFC 3042 Limited Transmit: each of the first two duplicate ACKs lets one new segment out, so a small window
+        // still gathers the three duplicates fast retransmit needs.
+        int limited = !_inRecovery && _dupAcks is 1 or 2 ? _dupAcks * _smss : 0;
+        int window = Math.Min(_sndWnd, _cwnd + limited);
+        int usable = Math.Max(0, window - inFlight);
+        if (_inRecovery && _sackEnabled)
+        {
+            // RFC 6675 §5 (C): new data goes out only while the pipe, not the flight, is under cwnd.
+            usable = Math.Max(0, Math.Min(_sndWnd - inFlight, _cwnd - Pipe()));
+        }
+        int length = Math.Min(Math.Min(unsent, usable), _smss);
+        if (length < unsent && length < _smss)
+        {
+            // Only part of a segment fits: wait unless the peer's window is at least half open (SWS avoidance).
+            if (length < _maxSndWnd / 2 || inFlight > 0)
+            {
+                length = 0;
+            }
+        }
+        else if (length > 0 && length < _smss && inFlight > 0 && !NoDelay && !_finQueued)
+        {
+            // Nagle: one small segment in flight at a time.
+            length = 0;
+        }
+        fin = _finQueued && length == unsent && _sndNxt + length == _finSeq;
+        return length;
+    }
+
+    private void SendSyn(ITcpSegmentSink sink, Instant now)
+    {
+        bool synAck = State == TcpState.SynReceived;
+        var repr = new TcpRepr(Local.Port, Remote.Port, _iss, synAck ? _rcvNxt : default,
+            TcpFlags.Syn | (synAck ? TcpFlags.Ack : 0), (ushort)Math.Min(ReceiveCapacity, ushort.MaxValue))
+        {
+            MaxSegmentSize = (ushort)_ourMss,
+            // A passive open answers only with the options the SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2).
+            WindowScale = !synAck || _wsEnabled ? (byte)ScaleFor(_settings.ReceiveBufferSize) : null,
+            SackPermitted = synAck ? _sackEnabled : _settings.Sack,
+            Timestamp = !synAck || _tsEnabled ? new TcpTimestamp(TimestampNow(now), synAck ? _tsRecent : 0) : null,
+        };
+        Emit(sink, repr, 0, now);
+        _sndNxt = _iss + 1;
+        _sndMax = SeqNum.Max(_sndMax, _sndNxt);
+        if (!_rttTiming && _retries == 0)
+        {
+            _rttTiming = true;
+            _rttSeq = _iss;
+            _rttStart = now;
+        }
+        _rtxAt = now + _rto;
+    }
+
+    private void SendSegment(ITcpSegmentSink sink, SeqNum seq, int length, TcpFlags flags, Instant now)
+    {
+        int window = ReceiveWindow;
+        int scaled = Math.Min(window >> _rcvShift, ushort.MaxValue);
+        var repr = new TcpRepr(Local.Port, Remote.Port, seq, _rcvNxt, flags, (ushort)scaled, length)
+        {
+            Timestamp = _tsEnabled ? new TcpTimestamp(TimestampNow(now), _tsRecent) : null,
+            SackBlocks = _sackEnabled ? SackBlocksToSend() : default,
+        };
+        if (length > 0 && _tx is not null)
+        {
+            // The payload goes straight from the send ring into place after the header.
+            _tx.CopyTo(seq - _sndUna, sink.SegmentBuffer.Slice(repr.HeaderLength, length));
+        }
+        Emit(sink, repr, length, now);
+        if ((flags & TcpFlags.Ack) != 0)
+        {
+            _lastAckSent = _rcvNxt;
+            _advertisedRight = SeqNum.Max(_advertisedRight, _rcvNxt + (scaled << _rcvShift));
+            _ackNow = false;
+            _ackAt = Instant.Never;
+            _unackedSegments = 0;
+        }
+    }
+
+    private void Emit(ITcpSegmentSink sink, in TcpRepr repr, int length, Instant now)
+    {
+        var buffer = sink.SegmentBuffer;
+        repr.Emit(buffer, buffer.Slice(repr.HeaderLength, length), Local.Address, Remote.Address);
+        _layer.Stats.SegmentsSent++;
+        sink.Send(Remote.Address, repr.BufferLength, now);
+    }
+
+    /// <summary>RFC 2018 §4: the out-of-order ranges we hold, up to three (room left beside timestamps).</summary>
+    private TcpSackBlocks SackBlocksToSend()
+    {
+        var blocks = default(TcpSackBlocks);
+        if (_rx is null)
+        {
+            return blocks;
+        }
+        int max = _tsEnabled ? 3 : 4;
+        int newest = -1;
+        for (int i = 0; i < _rx.RangeCount; i++)
+        {
+            var (start, end) = _rx.Range(i);
+            if (_lastOutOfOrder >= _rcvNxt + start && _lastOutOfOrder < _rcvNxt + end)
+            {
+                newest = i;
+                blocks = blocks.Add(_rcvNxt + start, _rcvNxt + end);
+                break;
+            }
+        }
+        // Then the others, highest first (they are the likeliest to be news to the sender).
+        for (int i = _rx.RangeCount - 1; i >= 0 && blocks.Count < max; i--)
+        {
+            if (i != newest)
+            {
+                var (start, end) = _rx.Range(i);
+                blocks = blocks.Add(_rcvNxt + start, _rcvNxt + end);
+            }
+        }
+        return blocks;
+    }
+
+    /// <summary>RFC 6298 §5.4-5.6: resend the oldest segment, back off; RFC 5681 §3.1: collapse the window.</summary>
+    private void OnRetransmissionTimeout(Instant now)
+    {
+        _rtxAt = Instant.Never;
+        if (_sndUna == _sndMax && !SynDue && State is not (TcpState.SynSent or TcpState.SynReceived))
+        {
+            return;
+        }
+        _retries++;
+        Timeouts++;
+        _layer.Stats.Timeouts++;
+        bool syn = State is TcpState.SynSent or TcpState.SynReceived;
+        if (_retries > (syn ? _settings.MaxSynRetransmissions : _settings.MaxRetransmissions))
+        {
+            Terminate(NetworkError.TimedOut);
+            return;
+        }
+        _rto = Duration.Min(_rto * 2, s_maxRto);
+        _rttTiming = false;
+        if (syn)
+        {
+            _sndNxt = _iss;
+            return;
+        }
+        int flight = _sndMax - _sndUna;
+        _ssthresh = SsthreshAfterLoss(flight);
+        _cwnd = _smss;
+        _inRecovery = false;
+        _dupAcks = 0;
+        // RFC 6582 §3.2 step 7 (after a timeout): no fast retransmit for what was sent before it.
+        _recover = _sndMax;
+        // Go back N: everything from SND.UNA is sent again as the window opens. RFC 6675 §5.1 lets the SACK
+        // information go; the peer will report it again.
+        _scoreboard.Clear();
+        _highRxt = _sndUna;
+        _sndNxt = _sndUna;
+    }
+}

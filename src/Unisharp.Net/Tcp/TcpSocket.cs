@@ -1,0 +1,283 @@
+using Unisharp.Net.Wire;
+
+namespace Unisharp.Net.Tcp;
+
+/// <summary>
+/// One TCP connection's synchronous core (smoltcp's TcpSocket): the RFC 9293 state machine, fed segments by
+/// <see cref="Process"/> and driven by <see cref="Poll"/> at <see cref="PollAt"/>, which sends what is due.
+/// Not thread-safe: the <see cref="TcpLayer"/> lock guards every call.
+/// </summary>
+internal sealed partial class TcpSocket
+{
+    /// <summary>RFC 6298 §2.1: before any RTT sample the RTO is one second.</summary>
+    private static readonly Duration s_initialRto = Duration.FromSeconds(1);
+    /// <summary>RFC 6298 §2.4 asks for a one-second floor; like Linux we use 200 ms, which RFC 6298 allows a host to choose.</summary>
+    private static readonly Duration s_minRto = Duration.FromMilliseconds(200);
+    private static readonly Duration s_maxRto = Duration.FromSeconds(60);
+
+    private readonly TcpLayer _layer;
+    private readonly TcpSettings _settings;
+
+    private TcpSendBuffer? _tx;
+    private TcpReceiveBuffer? _rx;
+
+    // Send sequence space (RFC 9293 §3.3.1). SND.MAX is the highest SND.NXT ever sent (go-back-N after an RTO rewinds SND.NXT).
+    private SeqNum _iss;
+    private SeqNum _sndUna;
+    private SeqNum _sndNxt;
+    private SeqNum _sndMax;
+    private SeqNum _sndWl1;
+    private SeqNum _sndWl2;
+    private int _sndWnd;
+    private int _maxSndWnd;
+    private bool _finQueued;
+    private SeqNum _finSeq;
+
+    // Receive sequence space.
+    private SeqNum _irs;
+    private SeqNum _rcvNxt;
+    private SeqNum _advertisedRight;
+    private SeqNum? _remoteFinSeq;
+    // RFC 2018 §4: the first SACK block reports the range holding the most recently received segment.
+    private SeqNum _lastOutOfOrder;
+    private bool _finReceived;
+
+    // Options negotiated on the SYNs.
+    private bool _wsEnabled;
+    private int _sndShift;
+    private int _rcvShift;
+    private bool _tsEnabled;
+    private uint _tsRecent;
+    private uint _tsOffset;
+    private SeqNum _lastAckSent;
+    private bool _sackEnabled;
+    private int _smss = 536;
+    private readonly int _ourMss;
+
+    // Retransmission (RFC 6298).
+    private Duration _rto = s_initialRto;
+    private long _srtt;
+    private long _rttvar;
+    private bool _hasRtt;
+    private int _retries;
+    private Instant _rtxAt = Instant.Never;
+    private bool _rttTiming;
+    private SeqNum _rttSeq;
+    private Instant _rttStart;
+    private bool _retransmitNow;
+
+    // Congestion control (RFC 5681, NewReno RFC 6582).
+    private int _cwnd;
+    private int _ssthresh = int.MaxValue;
+    private int _dupAcks;
+    private bool _inRecovery;
+    private SeqNum _recover;
+    private readonly TcpSackScoreboard _scoreboard = new();
+    // RFC 6675 §2: HighRxt, the highest sequence number retransmitted in this recovery.
+    private SeqNum _highRxt;
+
+    // Acknowledgment, probes and state timers.
+    private bool _ackNow;
+    private Instant _ackAt = Instant.Never;
+    private int _unackedSegments;
+    private Instant _persistAt = Instant.Never;
+    private Duration _persistBackoff;
+    private Instant _stateTimerAt = Instant.Never;
+    private Instant _lastReceived;
+    private int _keepAliveSent;
+    private bool _rstPending;
+    private bool _orphan;
+
+    public TcpSocket(TcpLayer layer, TcpSettings settings, Ipv4Endpoint local, Ipv4Endpoint remote, int mtu)
+    {
+        _layer = layer;
+        _settings = settings;
+        Local = local;
+        Remote = remote;
+        _ourMss = Math.Min(mtu - 40, ushort.MaxValue);
+        NoDelay = settings.NoDelay;
+        KeepAlive = settings.KeepAlive;
+    }
+
+    public Ipv4Endpoint Local { get; }
+
+    public Ipv4Endpoint Remote { get; }
+
+    public TcpState State { get; private set; }
+
+    /// <summary>Why the connection ended abnormally (reset, refused, timed out), or null.</summary>
+    public NetworkError? Error { get; private set; }
+
+    /// <summary>The listener a passive open came through, until it is accepted.</summary>
+    public TcpListenerCore? Listener { get; set; }
+
+    /// <summary>Called (outside the lock) when something the app waits for may have changed.</summary>
+    public Action? Changed { get; set; }
+
+    /// <summary>Counted among the layer's TIME-WAIT connections.</summary>
+    internal bool IsInTimeWaitCount { get; set; }
+
+    /// <summary>Queued for the layer's notification pass.</summary>
+    internal bool NotifyQueued { get; set; }
+
+    /// <summary>Disables Nagle's algorithm (RFC 896): small writes go out at once.</summary>
+    public bool NoDelay { get; set; }
+
+    /// <summary>Sends keep-alive probes when idle (RFC 9293 §3.8.4).</summary>
+    public bool KeepAlive { get; set; }
+
+    /// <summary>True while the connection holds its send and receive buffers.</summary>
+    public bool HasBuffers => _tx is not null;
+
+    public bool IsOrphan => _orphan;
+
+    public SeqNum ReceiveNext => _rcvNxt;
+
+    public SeqNum SendNext => _sndNxt;
+
+    public SeqNum SendUnacknowledged => _sndUna;
+
+    public int CongestionWindow => _cwnd;
+
+    public int SlowStartThreshold => _ssthresh;
+
+    public Duration RetransmissionTimeout => _rto;
+
+    public int SendMss => _smss;
+
+    public bool TimestampsEnabled => _tsEnabled;
+
+    public bool SackEnabled => _sackEnabled;
+
+    public int SendWindowShift => _sndShift;
+
+    public int ReceiveWindowShift => _rcvShift;
+
+    /// <summary>Retransmissions sent (timeouts and fast retransmits), for tests and statistics.</summary>
+    public long Retransmissions { get; private set; }
+
+    public long FastRetransmits { get; private set; }
+
+    /// <summary>Loss recoveries driven by SACK information (RFC 6675).</summary>
+    public long SackRecoveries { get; private set; }
+
+    public long Timeouts { get; private set; }
+
+    /// <summary>Bytes the app has written that are not yet acknowledged.</summary>
+    public int SendQueued => _tx?.Length ?? 0;
+
+    public int SendFree => _finQueued || _tx is null ? 0 : _tx.Free;
+
+    public int Readable => _rx?.Readable ?? 0;
+
+    /// <summary>True once the handshake is over (or failed): a connect waiter may go on.</summary>
+    public bool IsHandshakeDone => State is not (TcpState.SynSent or TcpState.SynReceived);
+
+    public bool ReceivedFin => _finReceived;
+
+    /// <summary>True when something should go out at once (a window update after a read): the stack should poll.</summary>
+    public bool WantsPoll => _ackNow || _rstPending;
+
+    private bool SynAcked => _sndUna != _iss || State is not (TcpState.SynSent or TcpState.SynReceived);
+
+    private int ReceiveCapacity => _rx?.Capacity ?? _settings.ReceiveBufferSize;
+
+    private int ReceiveWindow => _rx?.Window ?? _settings.ReceiveBufferSize;
+
+    /// <summary>Starts an active open: buffers are allocated by the caller, the SYN goes out on the next poll.</summary>
+    public void Connect(SeqNum iss, uint tsOffset, Instant now)
+    {
+        Init(iss, tsOffset, now);
+        _rcvShift = ScaleFor(_settings.ReceiveBufferSize);
+        State = TcpState.SynSent;
+    }
+
+    /// <summary>A passive open: the SYN <paramref name="syn"/> reached a listener (RFC 9293 §3.10.7.2).</summary>
+    public void Accept(in TcpRepr syn, SeqNum iss, uint tsOffset, Instant now)
+    {
+        Init(iss, tsOffset, now);
+        _irs = syn.SequenceNumber;
+        _rcvNxt = _irs + 1;
+        _advertisedRight = _rcvNxt;
+        _lastAckSent = _rcvNxt;
+        NegotiateOptions(syn, offered: true);
+        _sndWnd = syn.WindowLength;
+        _maxSndWnd = _sndWnd;
+        _sndWl1 = syn.SequenceNumber;
+        _sndWl2 = iss;
+        State = TcpState.SynReceived;
+    }
+
+    internal void AttachBuffers(TcpSendBuffer tx, TcpReceiveBuffer rx)
+    {
+        _tx = tx;
+        _rx = rx;
+    }
+
+    internal TcpSendBuffer? DetachSendBuffer()
+    {
+        var tx = _tx;
+        _tx = null;
+        return tx;
+    }
+
+    internal (TcpSendBuffer? Tx, TcpReceiveBuffer? Rx) DetachBuffers()
+    {
+        var buffers = (_tx, _rx);
+        _tx = null;
+        _rx = null;
+        return buffers;
+    }
+
+    private void Init(SeqNum iss, uint tsOffset, Instant now)
+    {
+        _iss = iss;
+        _sndUna = iss;
+        _sndNxt = iss;
+        _sndMax = iss;
+        _recover = iss;
+        _tsOffset = tsOffset;
+        _lastReceived = now;
+    }
+
+    private static int ScaleFor(int buffer)
+    {
+        int shift = 0;
+        while (shift < TcpRepr.MaxWindowScale && buffer >> shift > ushort.MaxValue)
+        {
+            shift++;
+        }
+        return shift;
+    }
+
+    /// <summary>Applies the options of the peer's SYN; <paramref name="offered"/> is false when we sent none in ours.</summary>
+    private void NegotiateOptions(in TcpRepr syn, bool offered)
+    {
+        // RFC 7323 §2.2: scaling is on only when both SYNs carry the option.
+        if (offered && syn.WindowScale is { } scale)
+        {
+            _wsEnabled = true;
+            _sndShift = scale;
+            _rcvShift = ScaleFor(_settings.ReceiveBufferSize);
+        }
+        else
+        {
+            _wsEnabled = false;
+            _sndShift = 0;
+            _rcvShift = 0;
+        }
+        if (offered && syn.Timestamp is { } ts)
+        {
+            _tsEnabled = true;
+            _tsRecent = ts.Value;
+        }
+        _sackEnabled = offered && syn.SackPermitted && _settings.Sack;
+        // RFC 9293 §3.7.1: without the option, the peer can take 536 bytes; RFC 7323 §3.2: options come off each segment.
+        int peerMss = syn.MaxSegmentSize ?? 536;
+        _smss = Math.Max(Math.Min(peerMss, _ourMss) - (_tsEnabled ? 12 : 0), 64);
+        // RFC 5681 §3.1: the initial window.
+        _cwnd = _smss > 2190 ? 2 * _smss : _smss > 1095 ? 3 * _smss : 4 * _smss;
+    }
+
+    private uint TimestampNow(Instant now) => unchecked((uint)(now.Microseconds / 1000) + _tsOffset);
+}
