@@ -19,7 +19,7 @@ public sealed class EchoOverTapTests(BuiltExamples examples)
     {
         using var ns = NetworkNamespace.Create();
         string pcap = Path.Combine(Path.GetTempPath(), $"echo-{Guid.NewGuid():N}.pcap");
-        using var echo = Start(ns, "--mac=02:00:00:00:00:02", $"--pcap={pcap}", $"--ipv4={Ours}/24", "--tcp=false", "--port=7");
+        using var echo = Start(ns, "--mac=02:00:00:00:00:02", $"--pcap={pcap}", $"--ipv4={Ours}/24", "--port=7");
         try
         {
             WaitForTap(ns, echo);
@@ -43,6 +43,15 @@ public sealed class EchoOverTapTests(BuiltExamples examples)
 
             var socat = ns.Exec(TimeSpan.FromSeconds(20), "sh", "-c", $"printf 'over socat' | socat -t 1 - UDP:{Ours}:7");
             Assert.Equal("over socat", socat.Stdout);
+
+            // TCP through our stack: a megabyte of random bytes comes back unchanged.
+            var tcp = ns.Exec(TimeSpan.FromSeconds(60), "sh", "-c",
+                $"head -c 1048576 /dev/urandom > /tmp/{ns.Name}.in && nc -N -w 10 {Ours} 7 < /tmp/{ns.Name}.in > /tmp/{ns.Name}.out; " +
+                $"sha256sum < /tmp/{ns.Name}.in; sha256sum < /tmp/{ns.Name}.out; stat -c %s /tmp/{ns.Name}.out; rm -f /tmp/{ns.Name}.in /tmp/{ns.Name}.out");
+            var lines = tcp.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(lines.Length == 3, tcp.Stdout + tcp.Stderr);
+            Assert.Equal("1048576", lines[2]);
+            Assert.Equal(lines[0], lines[1]);
 
             // A closed port answers with ICMP port unreachable (checked in the capture below).
             ns.Exec(TimeSpan.FromSeconds(20), "sh", "-c", $"printf x | nc -u -w 1 {Ours} 9");
