@@ -177,7 +177,7 @@ public sealed class UnixTarget : UnikernelTarget
             {
                 var option = _disks[name];
                 // The scheduler splits, aligns and runs requests in parallel within the device's limits.
-                var disk = new BlockIoScheduler(FileBlockDevice.Open(name, option.Path, option.ReadOnly));
+                var disk = new BlockIoScheduler(FileBlockDevice.Open(name, option.Path, option.ReadOnly, options: new FileBlockDeviceOptions { Log = request.Log }));
                 disks.Add(name, disk);
                 request.Log.Info("unix", $"disk {name}: {option.Path}, {disk.Info.SectorCount} sectors of {disk.Info.SectorSize} bytes{(option.ReadOnly ? ", read-only" : "")}");
             }

@@ -1,0 +1,59 @@
+using Unisharp.Devices;
+
+namespace Unisharp.Block.Tests;
+
+public sealed class BlockCopyTests
+{
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(7, true)]
+    [InlineData(50, false)]
+    [InlineData(50, true)]
+    [InlineData(2000, true)]
+    public async Task CopyAsync_MemoryDisks_ByteExact(int buffsize, bool parallel)
+    {
+        var from = new MemoryBlockDevice("0", 1000, queueDepth: 8);
+        new Random(buffsize).NextBytes(from.Data);
+        var to = new MemoryBlockDevice("1", 1000, queueDepth: 8);
+
+        await BlockCopy.CopyAsync(new BlockIoScheduler(from), new BlockIoScheduler(to), buffsize, parallel);
+
+        Assert.True(from.Data.SequenceEqual(to.Data));
+    }
+
+    [Fact]
+    public async Task CopyAsync_Parallel_KeepsDeviceQueueFull()
+    {
+        var from = new InstrumentedBlockDevice(512, queueDepth: 4);
+        var to = new InstrumentedBlockDevice(512, queueDepth: 4);
+
+        await BlockCopy.CopyAsync(new BlockIoScheduler(from), new BlockIoScheduler(to), 8, parallel: true);
+
+        Assert.Empty(from.Violations);
+        Assert.Empty(to.Violations);
+        Assert.True(from.MaxInFlight > 1);
+        Assert.Equal(64, to.Writes);
+    }
+
+    [Fact]
+    public async Task CopyAsync_WriteFails_ThrowsWithRange()
+    {
+        var from = new InstrumentedBlockDevice(512, queueDepth: 4);
+        var to = new InstrumentedBlockDevice(512, maxRequestBytes: 8192, queueDepth: 4) { FailRange = (100, 1) };
+
+        var e = await Assert.ThrowsAsync<BlockDeviceException>(() =>
+            BlockCopy.CopyAsync(new BlockIoScheduler(from), new BlockIoScheduler(to), 10, parallel: true));
+
+        Assert.Equal(100, e.Sector);
+        Assert.Equal(10, e.SectorCount);
+    }
+
+    [Fact]
+    public async Task CopyAsync_DestinationSmaller_ThrowsArgumentException()
+    {
+        var from = new MemoryBlockDevice("0", 100);
+        var to = new MemoryBlockDevice("1", 99);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => BlockCopy.CopyAsync(from, to, 10, parallel: false));
+    }
+}
