@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Builds the Unisharp microVM kernel from Debian's linux-source package and prints the directory that
+# holds it (bzImage for QEMU -M pc, vmlinux for PVH boot on -M microvm and Firecracker).
+#
+#   kernel/build-kernel.sh [--arch x86_64] [--jobs N] [--force | --cached]
+#
+# --cached only prints the directory when that kernel is already built, and exits with 3 when it is not.
+#
+# The kernel is cached under ${XDG_CACHE_HOME:-$HOME/.cache}/unisharp/kernel/<hash>/, where <hash> covers
+# the Kconfig fragment, the kernel source package and this script's recipe version: it is rebuilt only
+# when one of those changes.
+# Needs (Debian): linux-source-6.1 flex bison bc libelf-dev libssl-dev (and make, gcc).
+# Each architecture has its own fragment, kernel/unisharp-<arch>.config; arm64 is a follow-up.
+set -euo pipefail
+
+# Bump when the way the kernel is built changes (not for comments), so cached kernels are rebuilt.
+recipe=1
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+arch=x86_64
+jobs="$(nproc 2>/dev/null || echo 2)"
+force=0
+cached_only=0
+while (($# > 0)); do
+  case "$1" in
+    --arch) arch="$2"; shift 2 ;;
+    --jobs) jobs="$2"; shift 2 ;;
+    --force) force=1; shift ;;
+    --cached) cached_only=1; shift ;;
+    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "build-kernel: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+fail() { echo "build-kernel: error: $*" >&2; exit 1; }
+
+fragment="$here/unisharp-$arch.config"
+[[ -f "$fragment" ]] || fail "no Kconfig fragment for architecture '$arch' ($fragment)"
+case "$arch" in
+  x86_64) karch=x86; image=arch/x86/boot/bzImage; target=bzImage ;;
+  *) fail "architecture '$arch' has a fragment but this script does not know how to build it yet" ;;
+esac
+
+tarball="$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1 || true)"
+[[ -n "$tarball" ]] || fail "Debian's kernel source is missing: apt-get install linux-source-6.1"
+for tool in make gcc flex bison bc; do
+  command -v "$tool" >/dev/null || fail "'$tool' is missing: apt-get install build-essential flex bison bc libelf-dev libssl-dev"
+done
+[[ -f /usr/include/libelf.h ]] || fail "libelf headers are missing: apt-get install libelf-dev"
+[[ -f /usr/include/openssl/ssl.h ]] || fail "OpenSSL headers are missing: apt-get install libssl-dev"
+
+source_id="$(basename "$tarball") $(stat -c '%s %Y' "$tarball")"
+hash="$( { cat "$fragment"; echo "$arch $source_id recipe $recipe"; } | sha256sum | cut -c1-16)"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/unisharp/kernel/$hash"
+out="$cache/$arch"
+
+if [[ $force -eq 0 && -f "$out/vmlinux" && -f "$out/$(basename "$image")" && -f "$out/config" ]]; then
+  echo "$out"
+  exit 0
+fi
+if [[ $cached_only -eq 1 ]]; then
+  echo "build-kernel: the kernel for $(basename "$fragment") is not built yet (run kernel/build-kernel.sh)" >&2
+  exit 3
+fi
+
+work="$cache/build"
+rm -rf "$work" "$out"
+mkdir -p "$work" "$out"
+echo "build-kernel: unpacking $(basename "$tarball") into $work" >&2
+tar -xf "$tarball" -C "$work" --strip-components=1
+
+cd "$work"
+log="$cache/build.log"
+: > "$log"
+echo "build-kernel: configuring ($arch, tinyconfig + $(basename "$fragment"))" >&2
+make ARCH="$karch" tinyconfig >>"$log" 2>&1 || fail "make tinyconfig failed; see $log"
+# Apply the fragment in its own order, then let Kconfig resolve dependencies.
+args=()
+while IFS= read -r line; do
+  if [[ "$line" =~ ^CONFIG_([A-Za-z0-9_]+)=y$ ]]; then
+    args+=(-e "${BASH_REMATCH[1]}")
+  elif [[ "$line" =~ ^#\ CONFIG_([A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+    args+=(-d "${BASH_REMATCH[1]}")
+  elif [[ -n "$line" && ! "$line" =~ ^# ]]; then
+    fail "$fragment: cannot read line '$line' (expected CONFIG_X=y or '# CONFIG_X is not set')"
+  fi
+done < "$fragment"
+scripts/config --file .config "${args[@]}"
+make ARCH="$karch" olddefconfig >>"$log" 2>&1 || fail "make olddefconfig failed; see $log"
+
+# Every option the fragment requires must be built in, every option it forbids must be off: Kconfig
+# silently drops an option whose dependencies are missing, and a kernel without it fails only at boot.
+bad=()
+while IFS= read -r line; do
+  if [[ "$line" =~ ^CONFIG_([A-Za-z0-9_]+)=y$ ]]; then
+    grep -qx "CONFIG_${BASH_REMATCH[1]}=y" .config || bad+=("CONFIG_${BASH_REMATCH[1]} should be y but is $(grep -E "^(# )?CONFIG_${BASH_REMATCH[1]}[= ]" .config || echo 'absent')")
+  elif [[ "$line" =~ ^#\ CONFIG_([A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+    if grep -qE "^CONFIG_${BASH_REMATCH[1]}=[ym]" .config; then bad+=("CONFIG_${BASH_REMATCH[1]} should be off but is on"); fi
+  fi
+done < "$fragment"
+if grep -qE '^CONFIG_[A-Za-z0-9_]+=m$' .config; then bad+=("modules are configured: $(grep -E '=m$' .config | tr '\n' ' ')"); fi
+if ((${#bad[@]} > 0)); then
+  printf 'build-kernel: error: the configuration does not match %s:\n' "$(basename "$fragment")" >&2
+  printf '  %s\n' "${bad[@]}" >&2
+  exit 1
+fi
+
+echo "build-kernel: building $target and vmlinux with $jobs jobs (a few minutes)" >&2
+start=$SECONDS
+make ARCH="$karch" -j"$jobs" "$target" >>"$log" 2>&1 || { tail -n 30 "$log" >&2; fail "the kernel build failed; see $log"; }
+echo "build-kernel: built in $((SECONDS - start)) s" >&2
+
+cp "$image" "$out/"
+cp vmlinux "$out/vmlinux"
+cp .config "$out/config"
+cd "$cache"
+rm -rf "$work"
+echo "$out"

@@ -1,0 +1,182 @@
+using Unisharp.Block;
+using Unisharp.Devices;
+using Unisharp.Hosting;
+using Unisharp.Targets.MicroVm.Block;
+using Unisharp.Targets.MicroVm.Guest;
+using Unisharp.Targets.MicroVm.Network;
+
+namespace Unisharp.Targets.MicroVm;
+
+/// <summary>
+/// The microVM targets, <c>qemu</c> and <c>firecracker</c>: the app is <c>/init</c> of a minimal Linux guest,
+/// its only process. It mounts /proc, /sys and /dev itself, writes to the serial console (its standard
+/// streams are <c>/dev/console</c>), reaches the network through <c>eth0</c> (virtio-net) with raw frames
+/// for our own stack, and its disks are the guest's virtio-blk devices. When it ends it powers the machine
+/// off, giving QEMU its exit code through the isa-debug-exit device.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Everything comes from the kernel command line (<c>/proc/cmdline</c>), whose words are read as follows:
+/// a word starting with <c>--</c> is a boot argument of the app (<c>--count=4</c>; give values with <c>=</c>,
+/// and quote spaces: <c>--greeting="hello world"</c>); <c>disk.NAME=DEVICE[:ro]</c> makes disk NAME the
+/// guest's <c>/dev/DEVICE</c>; <c>unisharp.net=IFNAME</c> picks another network interface than eth0; every
+/// other word belongs to the kernel. A bare <c>--</c> is ignored. This rule, rather than "everything after
+/// <c>--</c>", keeps working when QEMU's <c>-M microvm</c> and Firecracker append their
+/// <c>virtio_mmio.device=</c> words to the end of the command line. The kernel hands at most 32 such
+/// words to init, so an app takes at most about 30 boot arguments.
+/// </para>
+/// <para>
+/// Outside PID 1 (a test, or the image run as an ordinary process) the process's own arguments are read
+/// by the same rule and nothing is mounted or powered off.
+/// </para>
+/// </remarks>
+public sealed class MicroVmTarget : UnikernelTarget
+{
+    /// <summary>The default network interface: the first virtio-net card.</summary>
+    public const string DefaultInterface = "eth0";
+
+    private static readonly OptionHelp[] s_options =
+    [
+        new("--NAME=VALUE", "On the kernel command line: a boot argument of the app."),
+        new("disk.NAME=vdX[:ro]", "On the kernel command line: disk NAME is the guest's /dev/vdX; ':ro' opens it read-only."),
+        new("unisharp.net=IFNAME", $"On the kernel command line: the network interface. [default: {DefaultInterface}]"),
+    ];
+
+    private readonly Dictionary<string, GuestDisk> _disks = new(StringComparer.Ordinal);
+    private readonly Func<string?> _readCommandLine;
+
+    /// <param name="name"><c>qemu</c> or <c>firecracker</c>.</param>
+    public MicroVmTarget(string name)
+        : this(name, ReadProcCommandLine)
+    {
+    }
+
+    /// <param name="name"><c>qemu</c> or <c>firecracker</c>.</param>
+    /// <param name="readCommandLine">Gives the kernel command line when running as init (tests replace it).</param>
+    internal MicroVmTarget(string name, Func<string?> readCommandLine)
+    {
+        if (name is not ("qemu" or "firecracker"))
+        {
+            throw new ArgumentException($"'{name}' is not a microVM target: expected qemu or firecracker", nameof(name));
+        }
+        Name = name;
+        _readCommandLine = readCommandLine;
+    }
+
+    public override string Name { get; }
+
+    public override IReadOnlyList<OptionHelp> DeviceOptions => s_options;
+
+    /// <summary>The disks given with <c>disk.NAME=DEVICE</c>, by name.</summary>
+    public IReadOnlyDictionary<string, GuestDisk> Disks => _disks;
+
+    /// <summary>The network interface, <c>eth0</c> unless <c>unisharp.net=</c> says otherwise.</summary>
+    public string NetworkInterface { get; private set; } = DefaultInterface;
+
+    /// <summary>QEMU has the isa-debug-exit device our exit code goes to; Firecracker has not.</summary>
+    private bool IsQemu => Name == "qemu";
+
+    public override IReadOnlyList<string> TakeDeviceOptions(IReadOnlyList<string> args)
+    {
+        IReadOnlyList<string> words = args;
+        if (GuestSystem.IsInit)
+        {
+            // First thing as init: mount /proc (the command line is there) and arrange the power-off.
+            GuestSystem.Boot(debugExit: IsQemu, rebootToStop: !IsQemu);
+            words = KernelCommandLine.Split(_readCommandLine() ?? "");
+        }
+        return TakeOptions(words);
+    }
+
+    /// <summary>Sorts command-line words into device options (kept here) and boot arguments (returned).</summary>
+    internal IReadOnlyList<string> TakeOptions(IReadOnlyList<string> words)
+    {
+        var bootArguments = new List<string>();
+        foreach (string word in words)
+        {
+            if (word.StartsWith("--", StringComparison.Ordinal))
+            {
+                if (word.Length > 2)
+                {
+                    bootArguments.Add(word);
+                }
+            }
+            else if (word.StartsWith("disk.", StringComparison.Ordinal))
+            {
+                var disk = GuestDisk.Parse(word[5..]);
+                if (!_disks.TryAdd(disk.Name, disk))
+                {
+                    throw new BootArgumentException($"disk '{disk.Name}' is given twice");
+                }
+            }
+            else if (word.StartsWith("unisharp.net=", StringComparison.Ordinal))
+            {
+                NetworkInterface = word["unisharp.net=".Length..] is { Length: > 0 } name
+                    ? name
+                    : throw new BootArgumentException("unisharp.net= needs an interface name, e.g. unisharp.net=eth0");
+            }
+        }
+        return bootArguments;
+    }
+
+    public override ValueTask<TargetDevices> OpenAsync(DeviceRequest request, CancellationToken cancellationToken)
+    {
+        foreach (string name in _disks.Keys.Where(n => !request.Disks.Contains(n)))
+        {
+            request.Log.Warning(Name, $"disk '{name}' was given but the app does not use it");
+        }
+        var missing = request.Disks.Where(n => !_disks.ContainsKey(n)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new BootArgumentException($"the app needs disk '{missing[0]}': add disk.{missing[0]}=vdX to the kernel command line");
+        }
+
+        INetworkDevice? device = null;
+        var disks = new Dictionary<string, IBlockDevice>(StringComparer.Ordinal);
+        try
+        {
+            if (request.Stack || request.NetworkDevice)
+            {
+                // The guest kernel has no TCP/IP: our stack always runs over the raw device.
+                device = PacketSocketDevice.Open(NetworkInterface);
+                request.Log.Info(Name, $"network: {NetworkInterface}, MAC {device.MacAddress}, MTU {device.Capabilities.Mtu}");
+            }
+            foreach (string name in request.Disks)
+            {
+                var option = _disks[name];
+                var disk = new BlockIoScheduler(GuestBlockDevice.Open(name, option.Device, option.ReadOnly));
+                disks.Add(name, disk);
+                request.Log.Info(Name, $"disk {name}: {option.DevicePath}, {disk.Info.SectorCount} sectors of {disk.Info.SectorSize} bytes{(disk.Info.ReadOnly ? ", read-only" : "")}");
+            }
+        }
+        catch
+        {
+            device?.Dispose();
+            foreach (var disk in disks.Values)
+            {
+                disk.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            throw;
+        }
+        return ValueTask.FromResult(new TargetDevices
+        {
+            Clock = new SystemClock(),
+            Entropy = new GuestEntropy(),
+            Console = new TextWriterConsole(),
+            Network = device,
+            Disks = disks,
+        });
+    }
+
+    private static string? ReadProcCommandLine()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/cmdline");
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+}

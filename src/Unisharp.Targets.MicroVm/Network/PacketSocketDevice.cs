@@ -1,0 +1,215 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Unisharp.Devices;
+using Unisharp.Net;
+using Unisharp.Targets.MicroVm.Interop;
+
+namespace Unisharp.Targets.MicroVm.Network;
+
+/// <summary>
+/// The guest's network card (virtio-net, <c>eth0</c>) as an Ethernet device, through an AF_PACKET raw socket
+/// bound to it: every frame the card receives is read here and every frame written here goes out on the
+/// wire unchanged. The guest kernel has no TCP/IP (CONFIG_INET=n), so nothing else answers on the link.
+/// </summary>
+/// <remarks>
+/// Plain recv/send, one frame per system call. PACKET_MMAP rings (TPACKET_V3) would batch them; that is
+/// the next step once the stack's throughput on TCG or KVM makes it matter.
+/// </remarks>
+public sealed unsafe class PacketSocketDevice : INetworkDevice
+{
+    private readonly int _fd;
+    private readonly int _wakeFd;
+    private readonly byte* _rxBuffer;
+    private readonly byte* _txBuffer;
+    private readonly int _bufferLength;
+    private int _disposed;
+
+    private PacketSocketDevice(string name, int fd, int wakeFd, MacAddress mac, int mtu)
+    {
+        Name = name;
+        _fd = fd;
+        _wakeFd = wakeFd;
+        MacAddress = mac;
+        Capabilities = new NetworkDeviceCapabilities(mtu);
+        _bufferLength = Capabilities.MaxFrameLength;
+        _rxBuffer = (byte*)NativeMemory.AlignedAlloc((nuint)_bufferLength, 64);
+        _txBuffer = (byte*)NativeMemory.AlignedAlloc((nuint)_bufferLength, 64);
+    }
+
+    public string Name { get; }
+
+    /// <summary>The card's own MAC address (QEMU's <c>mac=</c>, Firecracker's <c>guest_mac</c>).</summary>
+    public MacAddress MacAddress { get; }
+
+    public NetworkDeviceCapabilities Capabilities { get; }
+
+    /// <summary>Frames dropped because the kernel's queue was full.</summary>
+    public long TransmitDrops { get; private set; }
+
+    /// <summary>Brings interface <paramref name="name"/> up and binds a raw socket to it.</summary>
+    /// <exception cref="IOException">No such interface, or the kernel lacks AF_PACKET.</exception>
+    public static PacketSocketDevice Open(string name)
+    {
+        // ETH_P_ALL in network byte order: every protocol, as the frames arrive.
+        ushort protocol = BinaryPrimitives.ReverseEndianness(Libc.ETH_P_ALL);
+        int fd = Libc.Socket(Libc.AF_PACKET, Libc.SOCK_RAW | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, protocol);
+        if (fd < 0)
+        {
+            throw Libc.LastError("socket(AF_PACKET, SOCK_RAW) (is CONFIG_PACKET in the guest kernel?)");
+        }
+        int wakeFd = -1;
+        try
+        {
+            // The interface ioctls go through the same socket: there is no other socket family without INET.
+            var request = IfReq.Named(name);
+            if (Libc.Ioctl(fd, IfReq.SIOCGIFFLAGS, &request) < 0)
+            {
+                throw Libc.LastError($"no network interface '{name}' (is a virtio-net device attached?)");
+            }
+            if ((request.Flags & IfReq.IFF_UP) == 0)
+            {
+                request.Flags |= IfReq.IFF_UP;
+                if (Libc.Ioctl(fd, IfReq.SIOCSIFFLAGS, &request) < 0)
+                {
+                    throw Libc.LastError($"cannot bring '{name}' up");
+                }
+            }
+            request = IfReq.Named(name);
+            if (Libc.Ioctl(fd, IfReq.SIOCGIFINDEX, &request) < 0)
+            {
+                throw Libc.LastError($"cannot read the index of '{name}'");
+            }
+            int index = request.IntValue;
+            request = IfReq.Named(name);
+            if (Libc.Ioctl(fd, IfReq.SIOCGIFMTU, &request) < 0)
+            {
+                throw Libc.LastError($"cannot read the MTU of '{name}'");
+            }
+            int mtu = request.IntValue;
+            request = IfReq.Named(name);
+            if (Libc.Ioctl(fd, IfReq.SIOCGIFHWADDR, &request) < 0)
+            {
+                throw Libc.LastError($"cannot read the MAC address of '{name}'");
+            }
+            var mac = MacAddress.Read(new ReadOnlySpan<byte>(request.HwAddrData, MacAddress.Length));
+
+            // Our own transmissions would otherwise come back to us as PACKET_OUTGOING (Linux 4.20+).
+            int one = 1;
+            if (Libc.SetSockOpt(fd, Libc.SOL_PACKET, Libc.PACKET_IGNORE_OUTGOING, &one, sizeof(int)) < 0)
+            {
+                throw Libc.LastError("setsockopt(PACKET_IGNORE_OUTGOING)");
+            }
+            var address = new Libc.SockaddrLl { Family = Libc.AF_PACKET, Protocol = protocol, IfIndex = index };
+            if (Libc.Bind(fd, &address, (uint)sizeof(Libc.SockaddrLl)) < 0)
+            {
+                throw Libc.LastError($"cannot bind to '{name}'");
+            }
+            wakeFd = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+            if (wakeFd < 0)
+            {
+                throw Libc.LastError("eventfd");
+            }
+            return new PacketSocketDevice(name, fd, wakeFd, mac, mtu);
+        }
+        catch
+        {
+            Libc.Close(fd);
+            if (wakeFd >= 0)
+            {
+                Libc.Close(wakeFd);
+            }
+            throw;
+        }
+    }
+
+    public bool TryReceive<THandler>(ref THandler handler) where THandler : IFrameHandler, allows ref struct
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        while (true)
+        {
+            nint n = Libc.Recv(_fd, _rxBuffer, (nuint)_bufferLength, Libc.MSG_DONTWAIT);
+            if (n > 0)
+            {
+                handler.Handle(new Span<byte>(_rxBuffer, (int)n));
+                return true;
+            }
+            int errno = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+            if (errno == Libc.EINTR)
+            {
+                continue;
+            }
+            if (n == 0 || errno == Libc.EAGAIN)
+            {
+                return false;
+            }
+            throw Libc.LastError($"recv on '{Name}'");
+        }
+    }
+
+    public bool TryTransmit<TBuilder>(int length, ref TBuilder builder) where TBuilder : IFrameBuilder, allows ref struct
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, _bufferLength);
+        builder.Build(new Span<byte>(_txBuffer, length));
+        while (true)
+        {
+            if (Libc.Send(_fd, _txBuffer, (nuint)length, Libc.MSG_DONTWAIT) >= 0)
+            {
+                return true;
+            }
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.EINTR)
+            {
+                continue;
+            }
+            // A full queue drops the frame, as a full transmit ring would; the protocols above retransmit.
+            if (errno is Libc.EAGAIN or Libc.ENOBUFS)
+            {
+                TransmitDrops++;
+                return true;
+            }
+            throw Libc.LastError($"send on '{Name}'");
+        }
+    }
+
+    public bool WaitForFrame(TimeSpan timeout)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var fds = stackalloc Libc.PollFd[2];
+        fds[0] = new Libc.PollFd { Fd = _fd, Events = Libc.POLLIN };
+        fds[1] = new Libc.PollFd { Fd = _wakeFd, Events = Libc.POLLIN };
+        int ms = timeout <= TimeSpan.Zero ? 0 : timeout >= TimeSpan.FromDays(1) ? -1 : (int)Math.Ceiling(timeout.TotalMilliseconds);
+        if (Libc.Poll(fds, 2, ms) < 0)
+        {
+            return Marshal.GetLastPInvokeError() == Libc.EINTR ? false : throw Libc.LastError("poll");
+        }
+        if ((fds[1].Revents & Libc.POLLIN) != 0)
+        {
+            ulong counter;
+            Libc.Read(_wakeFd, (byte*)&counter, sizeof(ulong));
+        }
+        return (fds[0].Revents & Libc.POLLIN) != 0;
+    }
+
+    public void Wake()
+    {
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            ulong one = 1;
+            Libc.Write(_wakeFd, (byte*)&one, sizeof(ulong));
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        Libc.Close(_fd);
+        Libc.Close(_wakeFd);
+        NativeMemory.AlignedFree(_rxBuffer);
+        NativeMemory.AlignedFree(_txBuffer);
+    }
+}

@@ -1,0 +1,109 @@
+using Unisharp.Hosting;
+
+namespace Unisharp.Targets.MicroVm.Tests;
+
+public sealed class MicroVmTargetTests
+{
+    [Fact]
+    public void Split_QuotedValue_KeepsSpacesAndDropsQuotes()
+    {
+        var words = KernelCommandLine.Split("console=ttyS0  --greeting=\"hello world\" \"--x=a b\"\tquiet\n");
+
+        Assert.Equal(["console=ttyS0", "--greeting=hello world", "--x=a b", "quiet"], words);
+    }
+
+    [Fact]
+    public void Split_Empty_GivesNoWords()
+    {
+        Assert.Empty(KernelCommandLine.Split(" \n"));
+    }
+
+    [Fact]
+    public void TakeOptions_KernelCommandLine_ReturnsBootArgumentsAndKeepsDisks()
+    {
+        var target = new MicroVmTarget("qemu");
+        var words = KernelCommandLine.Split(
+            "console=ttyS0 panic=-1 disk.data=vda disk.logs=/dev/vdb:ro --count=2 -- --interval-ms=10 virtio_mmio.device=4K@0xd0000000:5");
+
+        var rest = target.TakeOptions(words);
+
+        Assert.Equal(["--count=2", "--interval-ms=10"], rest);
+        Assert.Equal(new GuestDisk("data", "vda", false), target.Disks["data"]);
+        Assert.Equal(new GuestDisk("logs", "vdb", true), target.Disks["logs"]);
+        Assert.Equal("/dev/vdb", target.Disks["logs"].DevicePath);
+        Assert.Equal("eth0", target.NetworkInterface);
+    }
+
+    [Fact]
+    public void TakeOptions_NetOption_ChangesTheInterface()
+    {
+        var target = new MicroVmTarget("firecracker");
+
+        target.TakeOptions(["unisharp.net=eth1"]);
+
+        Assert.Equal("eth1", target.NetworkInterface);
+        Assert.Equal("firecracker", target.Name);
+    }
+
+    [Theory]
+    [InlineData("disk.data")]
+    [InlineData("disk.=vda")]
+    [InlineData("disk.data=")]
+    [InlineData("disk.data=../vda")]
+    [InlineData("unisharp.net=")]
+    public void TakeOptions_MalformedDeviceOption_ThrowsBootArgumentException(string word)
+    {
+        Assert.Throws<BootArgumentException>(() => new MicroVmTarget("qemu").TakeOptions([word]));
+    }
+
+    [Fact]
+    public void TakeOptions_SameDiskTwice_ThrowsBootArgumentException()
+    {
+        Assert.Throws<BootArgumentException>(() => new MicroVmTarget("qemu").TakeOptions(["disk.a=vda", "disk.a=vdb"]));
+    }
+
+    [Fact]
+    public void TakeDeviceOptions_NotInit_ReadsTheProcessArguments()
+    {
+        string? read = null;
+        var target = new MicroVmTarget("qemu", () => read = "--from-proc=1");
+
+        var rest = target.TakeDeviceOptions(["disk.a=vdc", "--count=1"]);
+
+        Assert.Null(read);
+        Assert.Equal(["--count=1"], rest);
+        Assert.Equal("vdc", target.Disks["a"].Device);
+    }
+
+    [Fact]
+    public void Constructor_UnknownName_Throws()
+    {
+        Assert.Throws<ArgumentException>(() => new MicroVmTarget("unix"));
+    }
+
+    [Fact]
+    public async Task OpenAsync_DiskNotGiven_ThrowsBootArgumentException()
+    {
+        var target = new MicroVmTarget("qemu");
+        var request = new DeviceRequest { Disks = ["data"], Ip = default, Log = new Logging.Logger(Logging.LogLevel.Quiet, TextWriter.Null) };
+
+        var e = await Assert.ThrowsAsync<BootArgumentException>(async () => await target.OpenAsync(request, CancellationToken.None));
+        Assert.Contains("disk.data=", e.Message);
+    }
+
+    [Fact]
+    public async Task OpenAsync_NoDevicesAsked_GivesClockEntropyAndConsole()
+    {
+        var target = new MicroVmTarget("qemu");
+        var request = new DeviceRequest { Ip = default, Log = new Logging.Logger(Logging.LogLevel.Quiet, TextWriter.Null) };
+
+        await using var devices = await target.OpenAsync(request, CancellationToken.None);
+        byte[] random = new byte[32];
+        devices.Entropy.Fill(random);
+
+        Assert.Null(devices.Network);
+        Assert.Empty(devices.Disks);
+        Assert.Contains(random, b => b != 0);
+        Assert.True(devices.Clock.Now >= Instant.Zero);
+    }
+}
