@@ -1,0 +1,51 @@
+using Unisharp;
+using Unisharp.Hosting;
+using Unisharp.Net;
+
+var builder = Unikernel.CreateBuilder(args, "network").UseStack();
+var port = builder.Argument(BootArgument.Port("port", 8080, "The TCP port to receive on."));
+
+return builder.Run(async ctx =>
+{
+    await using var listener = ctx.Stack.Tcp.Listen(ctx.Get(port));
+    ctx.Log.Info("network", $"sink listening on {listener.LocalEndpoint}");
+    while (true)
+    {
+        var connection = await listener.AcceptAsync(ctx.Stopping);
+        _ = Sink(ctx, connection);
+    }
+});
+
+// Reads and discards everything a client sends; logs the running total every second and the rate at EOF.
+static async Task Sink(UnikernelContext ctx, ITcpConnection connection)
+{
+    var remote = connection.RemoteEndpoint;
+    byte[] buffer = new byte[256 * 1024];
+    long total = 0;
+    Instant started = ctx.Clock.Now;
+    Instant nextReport = started + Duration.FromSeconds(1);
+    try
+    {
+        await using (connection)
+        {
+            int n;
+            while ((n = await connection.ReadAsync(buffer, ctx.Stopping)) > 0)
+            {
+                total += n;
+                Instant now = ctx.Clock.Now;
+                if (now >= nextReport)
+                {
+                    ctx.Log.Info("network", $"{remote}: read {total} bytes in {(now - started).TotalMilliseconds} ms");
+                    nextReport = now + Duration.FromSeconds(1);
+                }
+            }
+        }
+    }
+    catch (Exception e) when (e is NetworkException or OperationCanceledException)
+    {
+        ctx.Log.Warning("network", $"{remote}: {e.Message}");
+    }
+    var elapsed = ctx.Clock.Now - started;
+    double mbPerSecond = elapsed.Microseconds > 0 ? total / (double)elapsed.Microseconds : 0;
+    ctx.Log.Info("network", $"{remote}: read {total} bytes in {elapsed.TotalMilliseconds} ms ({mbPerSecond:F1} MB/s)");
+}
