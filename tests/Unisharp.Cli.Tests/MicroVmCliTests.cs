@@ -111,6 +111,80 @@ public sealed class MicroVmCliTests
         }
     }
 
+    /// <summary>
+    /// echo on qemu with <c>--net tap:NAME</c>: the tool makes a namespace with the TAP, says how to reach the guest,
+    /// Linux ping gets answers from our stack in the VM, --pcap records them, and SIGTERM stops the VM and deletes
+    /// the namespace.
+    /// </summary>
+    [MicroVmFact(NeedsNamespaces = true)]
+    public void Qemu_EchoOnTap_AnswersPingFromTheNamespaceAndCleansUp()
+    {
+        string app = Unisharp.CopyExample("echo");
+        string pcap = Path.Combine(app, "guest.pcap");
+        Process? tool = null;
+        try
+        {
+            var build = Unisharp.Run(s_buildAndBoot, "build", app, "-t", "qemu");
+            Assert.True(build.ExitCode == 0, build.Stderr + build.Stdout);
+
+            tool = Unisharp.Start("run", app, "-t", "qemu", "--no-build", "--net", "tap:tap0", "--pcap", pcap, "--", "--ipv4=198.18.7.2/24");
+            var stderr = new System.Text.StringBuilder();
+            var reach = new TaskCompletionSource<string>();
+            tool.ErrorDataReceived += (_, e) =>
+            {
+                lock (stderr)
+                {
+                    stderr.AppendLine(e.Data);
+                }
+                const string Prefix = "reach the guest with: ";
+                if (e.Data?.IndexOf(Prefix, StringComparison.Ordinal) is int at and >= 0)
+                {
+                    reach.TrySetResult(e.Data[(at + Prefix.Length)..]);
+                }
+            };
+            tool.OutputDataReceived += (_, _) => { };
+            tool.BeginErrorReadLine();
+            tool.BeginOutputReadLine();
+            Assert.True(reach.Task.Wait(TimeSpan.FromMinutes(1)), $"no 'reach the guest' line: {stderr}");
+            string[] command = reach.Task.Result.Split(' ');
+            Assert.Equal(["ip", "netns", "exec"], command[..3]);
+            string ns = command[3];
+            Assert.Equal(["ping", "198.18.7.2"], command[4..]);
+            Assert.Contains($"host side 198.18.7.1/24", stderr.ToString());
+
+            // The guest needs a few seconds under TCG to boot and configure its address.
+            HostCommand.Result? ping = null;
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(90) && !tool.HasExited)
+            {
+                ping = HostCommand.Run("ip", ["netns", "exec", ns, "ping", "-c", "2", "-W", "5", "198.18.7.2"], TimeSpan.FromSeconds(30));
+                if (ping.ExitCode == 0)
+                {
+                    break;
+                }
+            }
+            Assert.True(ping is { ExitCode: 0 }, $"no answer to ping: {ping?.Stdout}\n{stderr}");
+            Assert.Contains("2 received", ping!.Stdout);
+
+            HostCommand.Run("kill", ["-TERM", tool.Id.ToString()]);
+            Assert.True(tool.WaitForExit(TimeSpan.FromSeconds(30)), "the tool did not stop after SIGTERM");
+            Assert.Equal(143, tool.ExitCode);
+            Assert.DoesNotContain(ns, HostCommand.Run("ip", ["netns", "list"]).Stdout);
+
+            var read = HostCommand.Run("tcpdump", ["-n", "-r", pcap], TimeSpan.FromSeconds(30));
+            Assert.Contains("198.18.7.2 > 198.18.7.1: ICMP echo reply", read.Stdout);
+        }
+        finally
+        {
+            if (tool is { HasExited: false })
+            {
+                tool.Kill(entireProcessTree: true);
+            }
+            tool?.Dispose();
+            Unisharp.DeleteScratch(app);
+        }
+    }
+
     [Fact]
     public void Build_KernelDirectoryWithoutKernel_ClearErrorBeforeBuilding()
     {

@@ -20,6 +20,20 @@ public sealed class MicroVmFactAttribute : FactAttribute
         }
     }
 
+    /// <summary>The test makes network namespaces (root, iproute2): skipped where it cannot.</summary>
+    public bool NeedsNamespaces
+    {
+        get => field;
+        set
+        {
+            field = value;
+            if (value && Skip is null && NetworkNamespace.UnavailableReason is { } reason)
+            {
+                Skip = reason;
+            }
+        }
+    }
+
     private static readonly Lazy<bool> s_kernelIsBuilt = new(() =>
         HostCommand.Run("bash", [Path.Combine(Unisharp.Root, "kernel", "build-kernel.sh"), "--cached"], TimeSpan.FromSeconds(60)).ExitCode == 0);
 }
