@@ -106,7 +106,18 @@ fi
 
 echo "build-kernel: building $target and vmlinux with $jobs jobs (a few minutes)" >&2
 start=$SECONDS
-make ARCH="$karch" -j"$jobs" "$target" >>"$log" 2>&1 || { tail -n 30 "$log" >&2; fail "the kernel build failed; see $log"; }
+make ARCH="$karch" -j"$jobs" "$target" >>"$log" 2>&1 &
+make_pid=$!
+# A line a minute, so that a long build (tens of minutes on a busy machine) is visibly alive.
+next=60
+while kill -0 "$make_pid" 2>/dev/null; do
+  sleep 2
+  if ((SECONDS - start >= next)); then
+    echo "build-kernel: still building: $((SECONDS - start)) s, $(grep -c '^  CC' "$log" || true) files compiled" >&2
+    next=$((next + 60))
+  fi
+done
+wait "$make_pid" || { tail -n 30 "$log" >&2; fail "the kernel build failed; see $log"; }
 echo "build-kernel: built in $((SECONDS - start)) s" >&2
 
 cp "$image" "$out/"

@@ -49,7 +49,8 @@ internal static class UnisharpCommandLine
         };
         var net = () => new Option<string?>("--net")
         {
-            Description = "Network for the unikernel: tap:NAME (our stack over a TAP interface) or socket (the host's sockets).",
+            Description = "Network for the unikernel: tap:NAME (our stack over a TAP interface) or socket (the host's sockets; unix only). " +
+                "On qemu and firecracker the TAP is made in a network namespace of its own, unisharp-PID, deleted when the VM stops.",
             HelpName = "tap:NAME|socket",
         };
         var disk = () => new Option<string[]>("--disk")
@@ -67,10 +68,11 @@ internal static class UnisharpCommandLine
 
         var root = new RootCommand(
             "unisharp: build C# unikernels. An app written once against Unisharp's device interfaces runs as a Linux " +
-            "process (unix) or, later, as a microVM (qemu, firecracker).\n\n" +
+            "process (unix) or as a microVM image (qemu, firecracker).\n\n" +
             "  unisharp configure examples/echo -t unix --net socket -- --port=7007\n" +
             "  unisharp build examples/echo\n" +
-            "  unisharp run examples/echo");
+            "  unisharp run examples/echo\n" +
+            "  unisharp run -t qemu examples/echo --net tap:tap0 -- --ipv4=198.18.0.2/24");
 
         {
             var dir = appDir(); var t = target(); var n = net(); var d = disk(); var b = bootArgs();
@@ -82,7 +84,8 @@ internal static class UnisharpCommandLine
         {
             var dir = appDir(); var t = target(); var v = verbose();
             var force = new Option<bool>("--force", "-f") { Description = "Rebuild even when the artifact is up to date." };
-            var command = new Command("build", "Build the app for its target with NativeAOT into <app-dir>/dist/ (on unix: one executable, dist/<name>).")
+            var command = new Command("build", "Build the app for its target with NativeAOT into <app-dir>/dist/: on unix one executable, dist/<name>; " +
+                "on qemu and firecracker an image folder, dist/<name>.qemu/ or dist/<name>.fc/ (kernel, initrd, launch.sh; firecracker.json).")
             { dir, t, force, v };
             command.SetAction((r, ct) => BuildCommand.ExecuteAsync(r.GetValue(dir), r.GetValue(t), r.GetValue(force), r.GetValue(v), ct));
             root.Subcommands.Add(command);
@@ -90,12 +93,25 @@ internal static class UnisharpCommandLine
         {
             var dir = appDir(); var t = target(); var n = net(); var d = disk(); var v = verbose(); var b = bootArgs();
             var noBuild = new Option<bool>("--no-build") { Description = "Run the artifact as it is, without checking whether it needs a rebuild." };
-            var pcap = new Option<string?>("--pcap") { Description = "Write every frame in and out of the network device to FILE (libpcap format).", HelpName = "FILE" };
-            var fault = new Option<string?>("--net-fault") { Description = "Seeded faults on the network device, e.g. drop=0.05,reorder=0.02,seed=7.", HelpName = "SPEC" };
-            var command = new Command("run", "Build the app if needed and run it; its exit code becomes ours.")
-            { dir, t, n, d, pcap, fault, noBuild, v, b };
+            var pcap = new Option<string?>("--pcap")
+            {
+                Description = "Write every frame in and out of the network device to FILE (libpcap format). On qemu and firecracker: tcpdump on the host side of the TAP.",
+                HelpName = "FILE",
+            };
+            var fault = new Option<string?>("--net-fault") { Description = "Seeded faults on the network device, e.g. drop=0.05,reorder=0.02,seed=7 (unix).", HelpName = "SPEC" };
+            var debug = new Option<bool>("--debug") { Description = "qemu, firecracker: the kernel's messages on the console (loglevel=7) and the runtime's debug logs; otherwise a quiet kernel." };
+            var mem = new Option<int?>("--mem") { Description = $"qemu, firecracker: the VM's memory in MiB. [default: {MicroVm.MicroVmLaunch.DefaultMemoryMib}]", HelpName = "MiB" };
+            var cpus = new Option<int?>("--cpus") { Description = "qemu, firecracker: the VM's virtual CPUs. [default: 1]", HelpName = "N" };
+            var netns = new Option<string?>("--netns")
+            {
+                Description = "qemu, firecracker: make the TAP in this existing network namespace (it gets no address) instead of one of its own.",
+                HelpName = "NAME",
+            };
+            var command = new Command("run", "Build the app if needed and run it (qemu, firecracker: boot its image under QEMU, serial console here); its exit code becomes ours.")
+            { dir, t, n, d, pcap, fault, debug, mem, cpus, netns, noBuild, v, b };
             command.SetAction((r, ct) => RunCommand.ExecuteAsync(r.GetValue(dir), r.GetValue(t), r.GetValue(n), r.GetValue(d) ?? [], r.GetValue(b) ?? [],
-                new RunCommand.Extras(r.GetValue(pcap), r.GetValue(fault), r.GetValue(noBuild), r.GetValue(v)), ct));
+                new RunCommand.Extras(r.GetValue(pcap), r.GetValue(fault), r.GetValue(noBuild), r.GetValue(v),
+                    r.GetValue(debug), r.GetValue(mem), r.GetValue(cpus), r.GetValue(netns)), ct));
             root.Subcommands.Add(command);
         }
         {

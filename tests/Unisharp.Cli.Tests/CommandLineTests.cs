@@ -30,8 +30,8 @@ public sealed class CommandLineTests
 
     [Theory]
     [InlineData(new[] { "build", "examples/hello", "-t", "vmware" }, "unisharp: error: unknown target 'vmware': choose unix, qemu, firecracker")]
-    [InlineData(new[] { "build", "examples/hello", "-t", "qemu" }, "unisharp: error: target 'qemu' is not available yet in this version of unisharp; use -t unix")]
-    [InlineData(new[] { "run", "examples/hello", "-t", "firecracker" }, "unisharp: error: target 'firecracker' is not available yet in this version of unisharp; use -t unix")]
+    [InlineData(new[] { "run", "examples/hello", "-t", "qemu", "--net", "socket" }, "unisharp: error: --net socket is for the unix target: a microVM has no host sockets, use --net tap:NAME")]
+    [InlineData(new[] { "run", "examples/hello", "-t", "firecracker", "--mem", "8" }, "unisharp: error: invalid --mem 8: a microVM needs 64 to 65536 MiB")]
     [InlineData(new[] { "frobnicate" }, "unisharp: error: Unrecognized command or argument 'frobnicate'. (see 'unisharp --help')")]
     [InlineData(new[] { "build", "no/such/app" }, "unisharp: error: app directory 'no/such/app' does not exist")]
     [InlineData(new[] { "run", "examples/hello", "--net", "wifi" }, "unisharp: error: invalid --net 'wifi': expected tap:NAME (NAME up to 15 characters) or socket")]
@@ -49,7 +49,8 @@ public sealed class CommandLineTests
         var result = Unisharp.Run("targets");
         Assert.Equal(0, result.ExitCode);
         Assert.Matches(@"unix\s+available", result.Stdout);
-        Assert.Matches(@"qemu\s+not yet", result.Stdout);
+        Assert.Matches(@"qemu\s+available", result.Stdout);
+        Assert.Matches(@"firecracker\s+available", result.Stdout);
     }
 
     // Relative app paths are resolved from the repository root, as a user running ./unisharp there would.

@@ -22,10 +22,14 @@ internal sealed class AppProject
     /// <summary>Where the tool keeps intermediate builds, per target.</summary>
     public string WorkDirectory(string target) => Path.Combine(Directory, "obj", "unisharp", target);
 
-    /// <summary>The artifact <c>unisharp build</c> produces for <paramref name="target"/>.</summary>
+    /// <summary>
+    /// The artifact <c>unisharp build</c> produces for <paramref name="target"/>: the executable <c>dist/NAME</c>
+    /// on unix, the image folders <c>dist/NAME.qemu</c> and <c>dist/NAME.fc</c> for the microVM targets.
+    /// </summary>
     public string ArtifactPath(string target) => target switch
     {
         "unix" => Path.Combine(DistDirectory, Name),
+        "firecracker" => Path.Combine(DistDirectory, $"{Name}.fc"),
         _ => Path.Combine(DistDirectory, $"{Name}.{target}"),
     };
 

@@ -11,12 +11,16 @@ internal static class TargetCatalog
     {
         ["unix"] = "an ordinary Linux process: TAP or host sockets, files as disks",
         ["qemu"] = "a microVM image booted by QEMU, devices on virtio-pci",
-        ["firecracker"] = "a microVM image for Firecracker's device model (virtio-mmio, PVH)",
+        ["firecracker"] = "a microVM image for Firecracker's device model (virtio-mmio, PVH); run here on QEMU's microvm",
     };
 
     public static string Describe(string target) => s_descriptions[target];
 
-    public static bool IsAvailable(string target) => target == "unix";
+    /// <summary>Every known target can be built by this version.</summary>
+    public static bool IsAvailable(string target) => All.Contains(target);
+
+    /// <summary>True for the targets whose artifact is a bootable microVM image rather than a Linux executable.</summary>
+    public static bool IsMicroVm(string target) => target is "qemu" or "firecracker";
 
     /// <summary>Checks <paramref name="target"/>; throws a usage error naming the choices when it is unknown or not built yet.</summary>
     public static string Require(string? target)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Unisharp.Cli.Apps;
 using Unisharp.Cli.HostTools;
+using Unisharp.Cli.MicroVm;
 
 namespace Unisharp.Cli.Building;
 
@@ -10,16 +11,28 @@ internal static class AppBuilder
     /// <summary>The runtime the artifacts are for; only x86_64 Linux for now.</summary>
     public const string RuntimeIdentifier = "linux-x64";
 
-    /// <summary>Builds <paramref name="app"/> for <paramref name="target"/> unless its artifact is up to date; returns the artifact's path.</summary>
+    /// <summary>
+    /// Builds <paramref name="app"/> for <paramref name="target"/> unless its artifact is up to date; returns the
+    /// artifact's path (the executable on unix, the image folder of a microVM target).
+    /// </summary>
     public static async Task<string> BuildAsync(AppProject app, string target, bool force, bool verbose, CancellationToken cancellationToken)
     {
         string artifact = app.ArtifactPath(target);
+        bool microVm = TargetCatalog.IsMicroVm(target);
+        var kernel = microVm ? await KernelLocator.FindAsync(cancellationToken).ConfigureAwait(false) : null;
+        var image = new MicroVmImage(artifact, target);
         string work = app.WorkDirectory(target);
         string stampFile = Path.Combine(work, "build.stamp");
-        string stamp = BuildStamp.Compute(target, app.Directory, Path.Combine(UnisharpInstallation.Root, "src"), Path.Combine(UnisharpInstallation.Root, "build"));
-        if (!force && File.Exists(artifact) && File.Exists(stampFile) && File.ReadAllText(stampFile) == stamp)
+        string[] roots = [app.Directory, Path.Combine(UnisharpInstallation.Root, "src"), Path.Combine(UnisharpInstallation.Root, "build"), .. kernel is null ? [] : (string[])[kernel.Directory]];
+        string stamp = BuildStamp.Compute(target, roots);
+        bool exists = microVm ? image.Exists : File.Exists(artifact);
+        if (!force && exists && File.Exists(stampFile) && File.ReadAllText(stampFile) == stamp)
         {
             Progress.Info($"{Relative(artifact)} is up to date");
+            if (microVm)
+            {
+                image.WriteLaunchFiles(LaunchFromConfiguration(app, image));
+            }
             return artifact;
         }
 
@@ -72,11 +85,39 @@ internal static class AppBuilder
             throw new CliException($"the build succeeded but did not produce {built}: is the project's AssemblyName '{app.Name}'?");
         }
         Directory.CreateDirectory(app.DistDirectory);
+        if (microVm)
+        {
+            long initrd = await Progress.StepAsync($"packing {Relative(image.Initrd)} (initramfs: the app as /init, its libraries)",
+                _ => Task.FromResult(image.Build(built, kernel!))).ConfigureAwait(false);
+            image.WriteLaunchFiles(LaunchFromConfiguration(app, image));
+            File.WriteAllText(stampFile, stamp);
+            Progress.Info($"built {Relative(artifact)}/ in {clock.Elapsed.TotalSeconds:0.0} s: {image.KernelName} {Megabytes(new FileInfo(image.Kernel).Length)}, " +
+                $"initrd {Megabytes(initrd)} (app {Megabytes(new FileInfo(built).Length)} before compression)");
+            return artifact;
+        }
         File.Copy(built, artifact, overwrite: true);
         File.WriteAllText(stampFile, stamp);
-        Progress.Info($"built {Relative(artifact)} ({new FileInfo(artifact).Length / 1024.0 / 1024.0:0.0} MB) in {clock.Elapsed.TotalSeconds:0.0} s");
+        Progress.Info($"built {Relative(artifact)} ({Megabytes(new FileInfo(artifact).Length)}) in {clock.Elapsed.TotalSeconds:0.0} s");
         return artifact;
     }
+
+    /// <summary>The launch files of an image describe the app's configured disks, network and boot arguments (unisharp.json).</summary>
+    private static MicroVmLaunch LaunchFromConfiguration(AppProject app, MicroVmImage image)
+    {
+        var configuration = AppConfiguration.Load(app.Directory);
+        string? net = configuration?.Net;
+        return new MicroVmLaunch
+        {
+            Target = image.Target,
+            Kernel = image.Kernel,
+            Initrd = image.Initrd,
+            Disks = [.. (configuration?.Disks ?? []).Select(MicroVmDisk.Parse)],
+            Tap = net is not null && net.StartsWith("tap:", StringComparison.Ordinal) ? net[4..] : null,
+            BootArguments = configuration?.BootArguments ?? [],
+        };
+    }
+
+    private static string Megabytes(long bytes) => $"{bytes / 1024.0 / 1024.0:0.00} MB";
 
     public static string Relative(string path)
     {

@@ -8,13 +8,14 @@ namespace Unisharp.Cli.Commands;
 /// <summary><c>unisharp run</c>: builds the app if needed, then runs it with the device options and boot arguments.</summary>
 internal static class RunCommand
 {
-    /// <summary>The rest of run's options.</summary>
-    public readonly record struct Extras(string? Pcap, string? NetFault, bool NoBuild, bool Verbose);
+    /// <summary>The rest of run's options; the last four are for the microVM targets.</summary>
+    public readonly record struct Extras(string? Pcap, string? NetFault, bool NoBuild, bool Verbose,
+        bool Debug = false, int? MemoryMib = null, int? Cpus = null, string? Netns = null);
 
     public static async Task<int> ExecuteAsync(string? appDirectory, string? target, string? net, IReadOnlyList<string> disks,
         IReadOnlyList<string> bootArguments, Extras extras, CancellationToken cancellationToken)
     {
-        var (pcap, netFault, noBuild, verbose) = extras;
+        var (pcap, netFault, noBuild, verbose, _, _, _, _) = extras;
         var app = AppProject.Open(appDirectory);
         var configuration = AppConfiguration.Load(app.Directory);
         string chosen = TargetCatalog.Require(target ?? configuration?.Target);
@@ -23,6 +24,14 @@ internal static class RunCommand
         var boot = bootArguments.Count > 0 ? bootArguments : configuration?.BootArguments ?? [];
         RunOptions.CheckNet(net);
         RunOptions.CheckDisks(allDisks);
+        if (TargetCatalog.IsMicroVm(chosen))
+        {
+            return await MicroVmRunCommand.ExecuteAsync(app, chosen, net, allDisks, boot, extras, cancellationToken).ConfigureAwait(false);
+        }
+        if (extras.Debug || extras.MemoryMib is not null || extras.Cpus is not null || extras.Netns is not null)
+        {
+            throw new CliException("--debug, --mem, --cpus and --netns are for the microVM targets (qemu, firecracker); on unix use --log-level=debug as a boot argument", CliException.Usage);
+        }
 
         string artifact = app.ArtifactPath(chosen);
         if (noBuild)

@@ -10,8 +10,10 @@ internal static class ProcessRunner
 
     /// <summary>Runs <paramref name="program"/> to completion with its output captured (stdout and stderr interleaved).</summary>
     /// <param name="echo">Also copy each line to our standard error as it comes (verbose mode).</param>
+    /// <param name="lineReceived">Called with each line as it comes (progress).</param>
     public static async Task<Result> RunAsync(string program, IEnumerable<string> arguments, string? workingDirectory = null,
-        bool echo = false, IReadOnlyDictionary<string, string>? environment = null, CancellationToken cancellationToken = default)
+        bool echo = false, IReadOnlyDictionary<string, string>? environment = null, Action<string>? lineReceived = null,
+        CancellationToken cancellationToken = default)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -47,6 +49,7 @@ internal static class ProcessRunner
                 {
                     Console.Error.WriteLine(line);
                 }
+                lineReceived?.Invoke(line);
             }
         }
         using var process = new Process { StartInfo = start };

@@ -1,0 +1,91 @@
+using Unisharp.Cli.Apps;
+using Unisharp.Cli.Building;
+using Unisharp.Cli.MicroVm;
+
+namespace Unisharp.Cli.Commands;
+
+/// <summary><c>unisharp run -t qemu|firecracker</c>: builds the image if needed and boots it under QEMU.</summary>
+internal static class MicroVmRunCommand
+{
+    public static async Task<int> ExecuteAsync(AppProject app, string target, string? net, IReadOnlyList<string> diskOptions,
+        IReadOnlyList<string> bootArguments, RunCommand.Extras extras, CancellationToken cancellationToken)
+    {
+        // Everything that can be wrong on the command line is said before a long build.
+        if (net == "socket")
+        {
+            throw new CliException("--net socket is for the unix target: a microVM has no host sockets, use --net tap:NAME", CliException.Usage);
+        }
+        if (extras.NetFault is not null)
+        {
+            throw new CliException("--net-fault is not available on the microVM targets yet", CliException.Usage);
+        }
+        if (extras.MemoryMib is int mib and (< 64 or > 65536))
+        {
+            throw new CliException($"invalid --mem {mib}: a microVM needs 64 to 65536 MiB", CliException.Usage);
+        }
+        if (extras.Cpus is int cpus and (< 1 or > 64))
+        {
+            throw new CliException($"invalid --cpus {cpus}: 1 to 64", CliException.Usage);
+        }
+        string? tap = net?[4..];
+        if (tap is null && (extras.Pcap is not null || extras.Netns is not null))
+        {
+            throw new CliException("--pcap and --netns need a network card: add --net tap:NAME", CliException.Usage);
+        }
+        var disks = diskOptions.Select(MicroVmDisk.Parse).ToList();
+        foreach (var disk in disks.Where(d => !Path.Exists(d.Path)))
+        {
+            throw new CliException($"disk '{disk.Name}': {disk.Path} does not exist");
+        }
+
+        string qemu = await MicroVmRunner.FindQemuAsync(cancellationToken).ConfigureAwait(false);
+        string artifact = app.ArtifactPath(target);
+        var image = new MicroVmImage(artifact, target);
+        if (extras.NoBuild)
+        {
+            if (!image.Exists)
+            {
+                throw new CliException($"{AppBuilder.Relative(artifact)} does not exist: run without --no-build, or 'unisharp build -t {target}' first");
+            }
+        }
+        else
+        {
+            await AppBuilder.BuildAsync(app, target, force: false, extras.Verbose, cancellationToken).ConfigureAwait(false);
+        }
+
+        string machine = target == "firecracker" ? "microvm" : "pc";
+        string accelerator = await AcceleratorProbe.ChooseAsync(qemu, machine, image.Kernel, cancellationToken).ConfigureAwait(false);
+        var launch = new MicroVmLaunch
+        {
+            Target = target,
+            Kernel = image.Kernel,
+            Initrd = image.Initrd,
+            MemoryMib = extras.MemoryMib ?? MicroVmLaunch.DefaultMemoryMib,
+            Cpus = extras.Cpus ?? 1,
+            Accelerator = accelerator,
+            Disks = disks,
+            Tap = tap,
+            Debug = extras.Debug,
+            TscKhz = accelerator == "tcg" ? MicroVmLaunch.HostTscKhz() : null,
+            BootArguments = bootArguments,
+        };
+
+        GuestNetwork? network = null;
+        try
+        {
+            if (tap is not null)
+            {
+                network = await GuestNetwork.CreateAsync(tap, extras.Netns, bootArguments, cancellationToken).ConfigureAwait(false);
+                Progress.Info(network.Describe());
+            }
+            return await MicroVmRunner.RunAsync(qemu, launch, network, extras.Pcap, extras.Verbose).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (network is not null)
+            {
+                await network.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Unisharp.Cli.MicroVm;
+
+/// <summary>
+/// How one microVM is started: the kernel command line and QEMU's arguments for a target. <c>qemu</c> is
+/// QEMU's <c>pc</c> machine booting the bzImage, devices on virtio-pci; <c>firecracker</c> is QEMU's
+/// <c>microvm</c> machine booting the vmlinux through PVH, devices on virtio-mmio, the closest QEMU comes to
+/// Firecracker's device model. Both get QEMU's isa-debug-exit device, through which the guest runtime
+/// hands over the app's exit code (QEMU then exits with <c>(code &lt;&lt; 1) | 1</c>).
+/// </summary>
+internal sealed record MicroVmLaunch
+{
+    /// <summary>The I/O port of the isa-debug-exit device, as the guest runtime expects it.</summary>
+    public const string DebugExitDevice = "isa-debug-exit,iobase=0xf4,iosize=0x04";
+
+    public const int DefaultMemoryMib = 256;
+
+    public required string Target { get; init; }
+
+    public required string Kernel { get; init; }
+
+    public required string Initrd { get; init; }
+
+    public int MemoryMib { get; init; } = DefaultMemoryMib;
+
+    public int Cpus { get; init; } = 1;
+
+    /// <summary><c>tcg</c> or <c>kvm</c>.</summary>
+    public string Accelerator { get; init; } = "tcg";
+
+    public IReadOnlyList<MicroVmDisk> Disks { get; init; } = [];
+
+    /// <summary>The host's TAP interface for the guest's eth0, or null for no network card.</summary>
+    public string? Tap { get; init; }
+
+    /// <summary>Verbose kernel console and debug logs from the runtime; otherwise a quiet kernel.</summary>
+    public bool Debug { get; init; }
+
+    /// <summary>
+    /// The TSC frequency given to the kernel (<c>tsc_early_khz=</c>) so it skips calibrating against the PIT,
+    /// which under TCG takes long and on <c>microvm</c> now and then never ends. Null leaves it out.
+    /// </summary>
+    public long? TscKhz { get; init; }
+
+    public IReadOnlyList<string> BootArguments { get; init; } = [];
+
+    private bool IsMicrovm => Target == "firecracker";
+
+    /// <summary>The guest's MAC address: locally administered, the same for the same TAP name.</summary>
+    public string GuestMac
+    {
+        get
+        {
+            byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(Tap ?? "eth0"));
+            return $"02:55:53:{hash[0]:x2}:{hash[1]:x2}:{hash[2]:x2}";
+        }
+    }
+
+    /// <summary>The kernel's own words, without the app's: console, panic handling, verbosity, timer and disks.</summary>
+    public IReadOnlyList<string> KernelWords(bool forFirecracker = false)
+    {
+        // panic=-1: reboot at once on a panic, which QEMU's -no-reboot turns into an exit.
+        var words = new List<string> { "console=ttyS0", "panic=-1" };
+        if (IsMicrovm)
+        {
+            // Firecracker stops the VM when the guest resets through the keyboard controller; it has no PCI.
+            words.AddRange(["reboot=k", "pci=off"]);
+        }
+        words.Add(Debug ? "loglevel=7" : "quiet");
+        if (TscKhz is long khz && !forFirecracker)
+        {
+            words.Add($"tsc_early_khz={khz}");
+        }
+        words.AddRange(Disks.Select(d => d.CommandLineWord));
+        return words;
+    }
+
+    /// <summary>The app's words: its boot arguments (each a <c>--NAME=VALUE</c> word), plus the debug log level.</summary>
+    public IReadOnlyList<string> AppWords()
+    {
+        var words = BootArguments.Select(Quote).ToList();
+        if (Debug && !BootArguments.Any(a => a.StartsWith("--log-level", StringComparison.Ordinal)))
+        {
+            words.Add("--log-level=debug");
+        }
+        return words;
+    }
+
+    /// <summary>The whole kernel command line: the kernel's words, <c>--</c>, the app's.</summary>
+    public string CommandLine(bool forFirecracker = false) =>
+        string.Join(' ', KernelWords(forFirecracker).Concat(["--"]).Concat(AppWords()));
+
+    /// <summary>QEMU's arguments (after the program name), serial console on standard output.</summary>
+    public IReadOnlyList<string> QemuArguments()
+    {
+        string bus = IsMicrovm ? "device" : "pci";
+        var arguments = new List<string>
+        {
+            "-M", IsMicrovm ? "microvm" : "pc",
+            "-accel", Accelerator,
+            "-m", MemoryMib.ToString(CultureInfo.InvariantCulture),
+            "-smp", Cpus.ToString(CultureInfo.InvariantCulture),
+            "-display", "none", "-nodefaults", "-no-user-config", "-no-reboot",
+            "-serial", "stdio",
+            "-device", DebugExitDevice,
+            "-kernel", Kernel,
+            "-initrd", Initrd,
+            "-append", CommandLine(),
+        };
+        if (Tap is not null)
+        {
+            arguments.AddRange(["-netdev", $"tap,id=net0,ifname={Tap},script=no,downscript=no", "-device", $"virtio-net-{bus},netdev=net0,mac={GuestMac}"]);
+        }
+        foreach (var disk in Disks)
+        {
+            string id = "disk-" + disk.GuestDevice;
+            arguments.AddRange([
+                "-drive", $"id={id},file={disk.Path.Replace(",", ",,", StringComparison.Ordinal)},format=raw,if=none{(disk.ReadOnly ? ",readonly=on" : "")}",
+                "-device", $"virtio-blk-{bus},drive={id}",
+            ]);
+        }
+        return arguments;
+    }
+
+    /// <summary>Quotes the value of a boot argument holding spaces, as the kernel's command-line parser reads it.</summary>
+    private static string Quote(string word)
+    {
+        if (!word.Contains(' ', StringComparison.Ordinal) || word.Contains('"', StringComparison.Ordinal))
+        {
+            return word;
+        }
+        int eq = word.IndexOf('=');
+        return eq < 0 ? $"\"{word}\"" : $"{word[..(eq + 1)]}\"{word[(eq + 1)..]}\"";
+    }
+
+    /// <summary>The host's TSC frequency in kHz from /proc/cpuinfo (TCG's guest TSC runs at the host's rate), or null.</summary>
+    public static long? HostTscKhz()
+    {
+        try
+        {
+            string? line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("cpu MHz", StringComparison.Ordinal));
+            return line is not null && double.TryParse(line.Split(':')[1].Trim(), CultureInfo.InvariantCulture, out double mhz) && mhz > 0
+                ? (long)(mhz * 1000)
+                : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+}
