@@ -38,9 +38,9 @@ public sealed class BlockQueueLimitsTests : IDisposable
     }
 
     [Fact]
-    public void Read_VirtioBlkInTheGuest_GivesItsQueue()
+    public void Read_VirtioBlkLikeQueue_GivesItsLimits()
     {
-        // What /sys/block/vda holds in our guest for `-device virtio-blk-pci` over a raw file (QEMU 7-9, Linux 6.1).
+        // A virtio-blk disk's queue as the guest sees it: 512-byte sectors, a deep queue, no optimal size, writable.
         string disk = Path.Combine(_root, "dev", "block", "254:0");
         WriteDisk(disk, 32768);
         File.WriteAllText(Path.Combine(disk, "queue", "logical_block_size"), "512\n");
