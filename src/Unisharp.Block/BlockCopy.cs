@@ -82,7 +82,7 @@ public static class BlockCopy
                 await source.ReadAsync(sector, memory, cancellationToken).ConfigureAwait(false);
                 if (destination is not null)
                 {
-                    await destination.WriteAsync(sector, memory, cancellationToken).ConfigureAwait(false);
+                    await destination.WriteAsync(sector, memory, BlockWriteFlags.None, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch

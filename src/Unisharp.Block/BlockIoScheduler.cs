@@ -16,6 +16,8 @@ namespace Unisharp.Block;
 /// <see cref="BlockDeviceException"/> of the failed part with its sector range: a request is only
 /// reported done when every sector of it was transferred. The queue depth is shared by all callers, so
 /// the device never sees more than <see cref="BlockDeviceInfo.QueueDepth"/> requests at once.
+/// A write's <see cref="BlockWriteFlags"/> go with every part (a forced-unit-access write is durable when
+/// the caller's request completes), and a flush goes straight to the device.
 /// </remarks>
 public sealed class BlockIoScheduler : IBlockDevice
 {
@@ -62,15 +64,16 @@ public sealed class BlockIoScheduler : IBlockDevice
     public ValueTask ReadAsync(long sector, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         BlockRequestCheck.Validate(Name, Info, sector, buffer.Length, write: false);
-        return RunAsync(sector, buffer, write: false, cancellationToken);
+        return RunAsync(sector, buffer, write: false, BlockWriteFlags.None, cancellationToken);
     }
 
-    public ValueTask WriteAsync(long sector, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public ValueTask WriteAsync(long sector, ReadOnlyMemory<byte> buffer, BlockWriteFlags flags = BlockWriteFlags.None,
+        CancellationToken cancellationToken = default)
     {
         // The read-only check comes first in Validate: nothing is touched for a refused write.
         BlockRequestCheck.Validate(Name, Info, sector, buffer.Length, write: true);
         // The buffer is only read from on this path; the cast lets reads and writes share one splitter.
-        return RunAsync(sector, MemoryMarshal.AsMemory(buffer), write: true, cancellationToken);
+        return RunAsync(sector, MemoryMarshal.AsMemory(buffer), write: true, flags, cancellationToken);
     }
 
     public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
@@ -79,21 +82,21 @@ public sealed class BlockIoScheduler : IBlockDevice
         await _device.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private ValueTask RunAsync(long sector, Memory<byte> buffer, bool write, CancellationToken cancellationToken)
+    private ValueTask RunAsync(long sector, Memory<byte> buffer, bool write, BlockWriteFlags flags, CancellationToken cancellationToken)
     {
         ThrowIfDisposed(sector, buffer.Length / Info.SectorSize);
         return buffer.Length <= _partBytes
-            ? RunOneAsync(sector, buffer, write, cancellationToken)
-            : RunManyAsync(sector, buffer, write, cancellationToken);
+            ? RunOneAsync(sector, buffer, write, flags, cancellationToken)
+            : RunManyAsync(sector, buffer, write, flags, cancellationToken);
     }
 
     // The common case: one part, no task per part.
-    private async ValueTask RunOneAsync(long sector, Memory<byte> buffer, bool write, CancellationToken cancellationToken)
+    private async ValueTask RunOneAsync(long sector, Memory<byte> buffer, bool write, BlockWriteFlags flags, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await SubmitPartAsync(sector, buffer, write, cancellationToken).ConfigureAwait(false);
+            await SubmitPartAsync(sector, buffer, write, flags, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -101,7 +104,7 @@ public sealed class BlockIoScheduler : IBlockDevice
         }
     }
 
-    private async ValueTask RunManyAsync(long sector, Memory<byte> buffer, bool write, CancellationToken cancellationToken)
+    private async ValueTask RunManyAsync(long sector, Memory<byte> buffer, bool write, BlockWriteFlags flags, CancellationToken cancellationToken)
     {
         int sectorSize = Info.SectorSize;
         int partCount = (buffer.Length + _partBytes - 1) / _partBytes;
@@ -127,7 +130,7 @@ public sealed class BlockIoScheduler : IBlockDevice
                 break;
             }
             int length = Math.Min(_partBytes, buffer.Length - offset);
-            parts[submitted++] = RunPartAsync(request, sector + offset / sectorSize, buffer.Slice(offset, length), write, cancellationToken);
+            parts[submitted++] = RunPartAsync(request, sector + offset / sectorSize, buffer.Slice(offset, length), write, flags, cancellationToken);
         }
 
         // Every part in flight still uses the caller's buffer (or a bounce buffer): wait for all of them
@@ -169,11 +172,12 @@ public sealed class BlockIoScheduler : IBlockDevice
         }
     }
 
-    private async Task RunPartAsync(RequestState request, long sector, Memory<byte> buffer, bool write, CancellationToken cancellationToken)
+    private async Task RunPartAsync(RequestState request, long sector, Memory<byte> buffer, bool write, BlockWriteFlags flags,
+        CancellationToken cancellationToken)
     {
         try
         {
-            await SubmitPartAsync(sector, buffer, write, cancellationToken).ConfigureAwait(false);
+            await SubmitPartAsync(sector, buffer, write, flags, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -187,15 +191,15 @@ public sealed class BlockIoScheduler : IBlockDevice
     }
 
     // One part the device accepts as it is (length within its limit), holding a queue slot.
-    private async ValueTask SubmitPartAsync(long sector, Memory<byte> buffer, bool write, CancellationToken cancellationToken)
+    private async ValueTask SubmitPartAsync(long sector, Memory<byte> buffer, bool write, BlockWriteFlags flags, CancellationToken cancellationToken)
     {
         try
         {
-            if (_bounce is null || IsAligned(buffer))
+            if (_bounce is null || BlockRequestCheck.IsAligned(buffer, _alignment))
             {
                 if (write)
                 {
-                    await _device.WriteAsync(sector, buffer, cancellationToken).ConfigureAwait(false);
+                    await _device.WriteAsync(sector, buffer, flags, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -210,7 +214,7 @@ public sealed class BlockIoScheduler : IBlockDevice
                 if (write)
                 {
                     buffer.Span.CopyTo(aligned.Span);
-                    await _device.WriteAsync(sector, aligned, cancellationToken).ConfigureAwait(false);
+                    await _device.WriteAsync(sector, aligned, flags, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -230,20 +234,9 @@ public sealed class BlockIoScheduler : IBlockDevice
         }
     }
 
-    private unsafe bool IsAligned(Memory<byte> buffer)
-    {
-        // Pinning an array costs a GC handle, not an allocation; native and pinned memory cost nothing.
-        using var pin = buffer.Pin();
-        return ((nuint)pin.Pointer & (nuint)(_alignment - 1)) == 0;
-    }
 
-    private void ThrowIfDisposed(long sector, long count)
-    {
-        if (Volatile.Read(ref _disposed) != 0)
-        {
-            throw new BlockDeviceException(Name, BlockError.Disconnected, sector, count, "the device was closed");
-        }
-    }
+    private void ThrowIfDisposed(long sector, long count) =>
+        BlockRequestCheck.ThrowIfClosed(Name, Volatile.Read(ref _disposed) != 0, sector, count);
 
     /// <summary>Waits for the requests in flight, then closes the device and frees the bounce buffers.</summary>
     public async ValueTask DisposeAsync()

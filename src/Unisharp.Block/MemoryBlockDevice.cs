@@ -4,13 +4,16 @@ namespace Unisharp.Block;
 
 /// <summary>
 /// A disk in memory: the block device for tests and simulations. It keeps the same contract as a real
-/// device (requests checked first, at most <see cref="BlockDeviceInfo.QueueDepth"/> at once).
+/// device (requests checked first, at most <see cref="BlockDeviceInfo.QueueDepth"/> at once). Memory is
+/// always durable, so flushes and forced-unit-access writes only are counted, for tests to see them.
 /// </summary>
 public sealed class MemoryBlockDevice : IBlockDevice
 {
     private readonly byte[] _data;
     private readonly SemaphoreSlim _slots;
     private int _disposed;
+    private int _flushes;
+    private int _forceUnitAccessWrites;
 
     /// <summary>A zeroed disk of <paramref name="sectorCount"/> sectors.</summary>
     public MemoryBlockDevice(string name, long sectorCount, int sectorSize = 512, int maxRequestBytes = 128 * 1024,
@@ -30,6 +33,12 @@ public sealed class MemoryBlockDevice : IBlockDevice
     /// <summary>The disk's bytes, for tests to fill and check.</summary>
     public Span<byte> Data => _data;
 
+    /// <summary>How many flushes the device completed.</summary>
+    public int Flushes => Volatile.Read(ref _flushes);
+
+    /// <summary>How many writes asked for <see cref="BlockWriteFlags.ForceUnitAccess"/>.</summary>
+    public int ForceUnitAccessWrites => Volatile.Read(ref _forceUnitAccessWrites);
+
     public async ValueTask ReadAsync(long sector, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         BlockRequestCheck.Validate(Name, Info, sector, buffer.Length, write: false);
@@ -45,7 +54,8 @@ public sealed class MemoryBlockDevice : IBlockDevice
         }
     }
 
-    public async ValueTask WriteAsync(long sector, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public async ValueTask WriteAsync(long sector, ReadOnlyMemory<byte> buffer, BlockWriteFlags flags = BlockWriteFlags.None,
+        CancellationToken cancellationToken = default)
     {
         BlockRequestCheck.Validate(Name, Info, sector, buffer.Length, write: true);
         ThrowIfDisposed(sector, buffer.Length / Info.SectorSize);
@@ -53,6 +63,10 @@ public sealed class MemoryBlockDevice : IBlockDevice
         try
         {
             buffer.Span.CopyTo(_data.AsSpan(checked((int)(sector * Info.SectorSize))));
+            if ((flags & BlockWriteFlags.ForceUnitAccess) != 0)
+            {
+                Interlocked.Increment(ref _forceUnitAccessWrites);
+            }
         }
         finally
         {
@@ -63,16 +77,13 @@ public sealed class MemoryBlockDevice : IBlockDevice
     public ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed(0, 0);
+        cancellationToken.ThrowIfCancellationRequested();
+        Interlocked.Increment(ref _flushes);
         return ValueTask.CompletedTask;
     }
 
-    private void ThrowIfDisposed(long sector, long count)
-    {
-        if (Volatile.Read(ref _disposed) != 0)
-        {
-            throw new BlockDeviceException(Name, BlockError.Disconnected, sector, count, "the device was closed");
-        }
-    }
+    private void ThrowIfDisposed(long sector, long count) =>
+        BlockRequestCheck.ThrowIfClosed(Name, Volatile.Read(ref _disposed) != 0, sector, count);
 
     public ValueTask DisposeAsync()
     {

@@ -41,6 +41,67 @@ public sealed class BlockIoSchedulerTests
     }
 
     [Fact]
+    public async Task WriteAsync_ForceUnitAccessSplitAndBounced_EveryPartAsksForIt()
+    {
+        var device = new InstrumentedBlockDevice(1024, maxRequestBytes: 4096, queueDepth: 4, memoryAlignment: 4096);
+        var scheduler = new BlockIoScheduler(device);
+        var data = Pattern(100 * 512 + 3, 11);
+        var payload = data.AsMemory(3); // unaligned: every part goes through a bounce buffer
+
+        await scheduler.WriteAsync(10, payload, BlockWriteFlags.ForceUnitAccess);
+        await scheduler.WriteAsync(200, payload);
+
+        // The first write's 13 parts (100 sectors in parts of at most 8) all carry the flag; the second's none.
+        Assert.Equal(26, device.Writes);
+        Assert.Equal(13, device.ForceUnitAccessWrites);
+        Assert.Equal(100, device.ForceUnitAccessSectors);
+        Assert.Empty(device.Violations);
+        Assert.True(payload.Span.SequenceEqual(device.Data.AsSpan(10 * 512, payload.Length)));
+    }
+
+    [Fact]
+    public async Task FlushAsync_AfterWrites_ReachesTheDeviceAfterThem()
+    {
+        var device = new InstrumentedBlockDevice(1024, maxRequestBytes: 4096, queueDepth: 4);
+        var scheduler = new BlockIoScheduler(device);
+
+        await scheduler.WriteAsync(0, Pattern(64 * 512, 12));
+        Assert.Equal(0, device.Flushes);
+        await scheduler.FlushAsync();
+
+        Assert.Equal(1, device.Flushes);
+        Assert.Equal(8, device.WritesCompletedAtLastFlush);
+    }
+
+    [Fact]
+    public async Task FlushAsync_Disposed_ThrowsDisconnected()
+    {
+        var device = new InstrumentedBlockDevice(64);
+        var scheduler = new BlockIoScheduler(device);
+        await scheduler.DisposeAsync();
+
+        var e = await Assert.ThrowsAsync<BlockDeviceException>(async () => await scheduler.FlushAsync());
+        Assert.Equal(BlockError.Disconnected, e.Error);
+        Assert.Equal(0, device.Flushes);
+    }
+
+    [Fact]
+    public async Task MemoryBlockDevice_FlushAndForceUnitAccess_AreCounted()
+    {
+        await using var memory = new MemoryBlockDevice("m", 256, maxRequestBytes: 4096);
+        var scheduler = new BlockIoScheduler(memory);
+        var data = Pattern(20 * 512, 13);
+
+        await scheduler.WriteAsync(5, data, BlockWriteFlags.ForceUnitAccess);
+        await scheduler.WriteAsync(100, data);
+        await scheduler.FlushAsync();
+
+        Assert.Equal(3, memory.ForceUnitAccessWrites); // 20 sectors in parts of 8
+        Assert.Equal(1, memory.Flushes);
+        Assert.True(data.AsSpan().SequenceEqual(memory.Data.Slice(5 * 512, data.Length)));
+    }
+
+    [Fact]
     public async Task ReadAsync_LargerThanDeviceLimit_ReturnsEveryByte()
     {
         var device = new InstrumentedBlockDevice(1024, maxRequestBytes: 4096, queueDepth: 4);
@@ -219,16 +280,6 @@ public sealed class BlockIoSchedulerTests
         Assert.Equal(0, device.Requests);
     }
 
-    [Fact]
-    public async Task FlushAsync_PassesToDevice()
-    {
-        var device = new InstrumentedBlockDevice(64);
-        var scheduler = new BlockIoScheduler(device);
-
-        await scheduler.FlushAsync();
-
-        Assert.True(device.Flushed);
-    }
 
     [Fact]
     public async Task ReadAsync_AfterDispose_ThrowsDisconnected()
@@ -308,7 +359,8 @@ public sealed class BlockIoSchedulerTests
         public BlockDeviceInfo Info { get; } = new(512, 64, false, 4096, 2, 512);
         public ValueTask ReadAsync(long sector, Memory<byte> buffer, CancellationToken cancellationToken = default) =>
             ValueTask.FromException(new IOException("boom"));
-        public ValueTask WriteAsync(long sector, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        public ValueTask WriteAsync(long sector, ReadOnlyMemory<byte> buffer, BlockWriteFlags flags = BlockWriteFlags.None,
+            CancellationToken cancellationToken = default) =>
             ValueTask.FromException(new IOException("boom"));
         public ValueTask FlushAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -1,4 +1,4 @@
-using Unisharp.Targets.Unix.Block;
+using Unisharp.Linux;
 
 namespace Unisharp.Block.Tests;
 
@@ -25,6 +25,34 @@ public sealed class BlockQueueLimitsTests : IDisposable
         var limits = BlockQueueLimits.Read(7, 0, _root);
 
         Assert.Equal(new BlockQueueLimits(4096, 4096, 1280 * 1024, 128, 65536, 16384L * 512), limits);
+    }
+
+    [Fact]
+    public void Read_DeviceReadOnly_IsReadOnly()
+    {
+        string disk = Path.Combine(_root, "dev", "block", "254:16");
+        WriteDisk(disk, 2048);
+        File.WriteAllText(Path.Combine(disk, "ro"), "1\n");
+
+        Assert.True(BlockQueueLimits.Read(254, 16, _root).ReadOnly);
+    }
+
+    [Fact]
+    public void Read_VirtioBlkLikeQueue_GivesItsLimits()
+    {
+        // A virtio-blk disk's queue as the guest sees it: 512-byte sectors, a deep queue, no optimal size, writable.
+        string disk = Path.Combine(_root, "dev", "block", "254:0");
+        WriteDisk(disk, 32768);
+        File.WriteAllText(Path.Combine(disk, "queue", "logical_block_size"), "512\n");
+        File.WriteAllText(Path.Combine(disk, "queue", "physical_block_size"), "512\n");
+        File.WriteAllText(Path.Combine(disk, "queue", "max_sectors_kb"), "1280\n");
+        File.WriteAllText(Path.Combine(disk, "queue", "nr_requests"), "256\n");
+        File.WriteAllText(Path.Combine(disk, "queue", "optimal_io_size"), "0\n");
+        File.WriteAllText(Path.Combine(disk, "ro"), "0\n");
+
+        var limits = BlockQueueLimits.Read(254, 0, _root);
+
+        Assert.Equal(new BlockQueueLimits(512, 512, 1280 * 1024, 256, 0, 32768L * 512, ReadOnly: false), limits);
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using Unisharp.Devices;
 using Unisharp.Logging;
-using Unisharp.Targets.Unix.Block;
+using Unisharp.Linux;
 
 namespace Unisharp.Block.Tests;
 
@@ -50,15 +50,41 @@ public sealed class FileBlockDeviceTests
         Assert.True(payload.Span.SequenceEqual(onDisk.AsSpan(9 * 512, payload.Length)));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task WriteAsync_ForceUnitAccessWithoutFlush_FileHasTheData(bool ioUring)
+    {
+        // FUA writes (RWF_DSYNC through io_uring, pwrite then fdatasync on threads) and no flush: the file, read
+        // apart from the disk, holds exactly what was written, checked by sha256 of the whole file.
+        using var file = new TempFile(1024 * 1024, 4);
+        var expected = File.ReadAllBytes(file.Path);
+        var data = new byte[300 * 1024 + 512 + 1];
+        new Random(14).NextBytes(data);
+        var payload = data.AsMemory(1, data.Length - 1);
+        payload.Span.CopyTo(expected.AsSpan(33 * 512));
+        using var buffer = new AlignedBuffer(8192, 4096);
+        buffer.Memory.Span.Fill(0xAB);
+        buffer.Memory.Span.CopyTo(expected.AsSpan(2000 * 512));
+
+        var disk = new BlockIoScheduler(FileBlockDevice.Open("0", file.Path,
+            options: new FileBlockDeviceOptions { UseIoUring = ioUring, ThreadsForLoneRequests = false }));
+        await disk.WriteAsync(33, payload, BlockWriteFlags.ForceUnitAccess);
+        await disk.WriteAsync(2000, buffer.Memory, BlockWriteFlags.ForceUnitAccess);
+
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(expected), file.Sha256());
+        await disk.DisposeAsync();
+    }
+
     [Fact]
-    public async Task WriteAsync_ForceUnitAccess_Written()
+    public async Task WriteAsync_WriteThroughOption_EveryWriteReachesTheFile()
     {
         using var file = new TempFile(64 * 1024, 4);
         await using var disk = FileBlockDevice.Open("0", file.Path, options: new FileBlockDeviceOptions { WriteThrough = true });
         using var buffer = new AlignedBuffer(4096, 4096);
         buffer.Memory.Span.Fill(0xAB);
 
-        await disk.WriteAsync(8, buffer.Memory, forceUnitAccess: true);
+        await disk.WriteAsync(8, buffer.Memory, BlockWriteFlags.ForceUnitAccess);
         await disk.WriteAsync(16, buffer.Memory);
 
         var onDisk = File.ReadAllBytes(file.Path);

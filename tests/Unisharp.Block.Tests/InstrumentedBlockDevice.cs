@@ -37,15 +37,27 @@ internal sealed class InstrumentedBlockDevice : IBlockDevice
     /// <summary>Requests wait on this before completing, when set.</summary>
     public TaskCompletionSource? Gate { get; set; }
 
-    public bool Flushed { get; private set; }
+    /// <summary>Flushes the device received.</summary>
+    public int Flushes { get; private set; }
+
+    /// <summary>Writes completed before the last flush arrived.</summary>
+    public int WritesCompletedAtLastFlush { get; private set; }
+
+    /// <summary>Writes that asked for forced unit access, and the sectors they covered.</summary>
+    public int ForceUnitAccessWrites { get; private set; }
+    public long ForceUnitAccessSectors { get; private set; }
+
+    private int _writesCompleted;
 
     public ValueTask ReadAsync(long sector, Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         RunAsync(sector, buffer, write: false, cancellationToken);
 
-    public ValueTask WriteAsync(long sector, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-        RunAsync(sector, System.Runtime.InteropServices.MemoryMarshal.AsMemory(buffer), write: true, cancellationToken);
+    public ValueTask WriteAsync(long sector, ReadOnlyMemory<byte> buffer, BlockWriteFlags flags = BlockWriteFlags.None,
+        CancellationToken cancellationToken = default) =>
+        RunAsync(sector, System.Runtime.InteropServices.MemoryMarshal.AsMemory(buffer), write: true, cancellationToken, flags);
 
-    private async ValueTask RunAsync(long sector, Memory<byte> buffer, bool write, CancellationToken cancellationToken)
+    private async ValueTask RunAsync(long sector, Memory<byte> buffer, bool write, CancellationToken cancellationToken,
+        BlockWriteFlags flags = BlockWriteFlags.None)
     {
         BlockRequestCheck.Validate(Name, Info, sector, buffer.Length, write);
         CheckAlignment(buffer);
@@ -56,6 +68,11 @@ internal sealed class InstrumentedBlockDevice : IBlockDevice
             if (write)
             {
                 Writes++;
+                if ((flags & BlockWriteFlags.ForceUnitAccess) != 0)
+                {
+                    ForceUnitAccessWrites++;
+                    ForceUnitAccessSectors += buffer.Length / Info.SectorSize;
+                }
             }
             _inFlight++;
             MaxInFlight = Math.Max(MaxInFlight, _inFlight);
@@ -85,6 +102,10 @@ internal sealed class InstrumentedBlockDevice : IBlockDevice
             if (write)
             {
                 buffer.Span.CopyTo(disk);
+                lock (_lock)
+                {
+                    _writesCompleted++;
+                }
             }
             else
             {
@@ -114,7 +135,11 @@ internal sealed class InstrumentedBlockDevice : IBlockDevice
 
     public ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
-        Flushed = true;
+        lock (_lock)
+        {
+            Flushes++;
+            WritesCompletedAtLastFlush = _writesCompleted;
+        }
         return ValueTask.CompletedTask;
     }
 

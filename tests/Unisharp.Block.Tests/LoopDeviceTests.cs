@@ -1,5 +1,5 @@
 using Unisharp.Devices;
-using Unisharp.Targets.Unix.Block;
+using Unisharp.Linux;
 
 namespace Unisharp.Block.Tests;
 

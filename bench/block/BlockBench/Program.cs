@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Unisharp.Block;
 using Unisharp.Logging;
-using Unisharp.Targets.Unix.Block;
+using Unisharp.Linux;
 
 // Usage: BlockBench FROM TO BUFFSIZE_SECTORS PARALLEL(true|false) [io_uring|pread] [direct|buffered]
 // Copies disk FROM onto disk TO in jobs of BUFFSIZE sectors and prints "done: <ns>" and the rate.

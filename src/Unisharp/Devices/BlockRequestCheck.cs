@@ -27,4 +27,21 @@ public static class BlockRequestCheck
                 $"the device has {info.SectorCount} sectors");
         }
     }
+
+    /// <summary>Throws <see cref="BlockError.Disconnected"/> for a request to a device that was closed.</summary>
+    public static void ThrowIfClosed(string device, bool closed, long sector, long count)
+    {
+        if (closed)
+        {
+            throw new BlockDeviceException(device, BlockError.Disconnected, sector, count, "the device was closed");
+        }
+    }
+
+    /// <summary>Whether <paramref name="buffer"/> starts at a multiple of <paramref name="alignment"/> (a power of two).</summary>
+    public static unsafe bool IsAligned(Memory<byte> buffer, int alignment)
+    {
+        // Pinning an array costs a GC handle, not an allocation; native and pinned memory cost nothing.
+        using var pin = buffer.Pin();
+        return ((nuint)pin.Pointer & (nuint)(alignment - 1)) == 0;
+    }
 }

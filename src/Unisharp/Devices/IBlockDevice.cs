@@ -8,7 +8,8 @@ namespace Unisharp.Devices;
 /// most <see cref="BlockDeviceInfo.MaxRequestBytes"/>, and inside the device; a write to a read-only
 /// device is refused. Each of these fails with a <see cref="BlockDeviceException"/> before any data is
 /// touched. At most <see cref="BlockDeviceInfo.QueueDepth"/> requests run at once; further ones wait
-/// their turn. Completion of a write means the device has it; <see cref="FlushAsync"/> makes it durable.
+/// their turn. Completion of a write means the device has it; <see cref="FlushAsync"/> makes it durable, or
+/// <see cref="BlockWriteFlags.ForceUnitAccess"/> makes that one write durable before it completes.
 /// </remarks>
 public interface IBlockDevice : IAsyncDisposable
 {
@@ -21,8 +22,10 @@ public interface IBlockDevice : IAsyncDisposable
     ValueTask ReadAsync(long sector, Memory<byte> buffer, CancellationToken cancellationToken = default);
 
     /// <summary>Writes <c>buffer.Length / SectorSize</c> sectors starting at <paramref name="sector"/>.</summary>
-    ValueTask WriteAsync(long sector, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default);
+    /// <param name="flags"><see cref="BlockWriteFlags.ForceUnitAccess"/>: complete only once the data is durable.</param>
+    ValueTask WriteAsync(long sector, ReadOnlyMemory<byte> buffer, BlockWriteFlags flags = BlockWriteFlags.None,
+        CancellationToken cancellationToken = default);
 
-    /// <summary>Makes every completed write durable (a cache flush).</summary>
+    /// <summary>Makes every completed write durable (a cache flush: <c>fdatasync</c> on Linux).</summary>
     ValueTask FlushAsync(CancellationToken cancellationToken = default);
 }

@@ -1,4 +1,4 @@
-namespace Unisharp.Targets.Unix.Block;
+namespace Unisharp.Linux;
 
 /// <summary>
 /// One file's requests on a shared <see cref="IoUring"/>: the disks of a process share rings, each disk

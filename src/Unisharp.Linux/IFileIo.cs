@@ -1,4 +1,4 @@
-namespace Unisharp.Targets.Unix.Block;
+namespace Unisharp.Linux;
 
 /// <summary>
 /// How a <see cref="FileBlockDevice"/> moves bytes: io_uring where the kernel has it, pread/pwrite on

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Unisharp.Targets.Unix.Block;
+namespace Unisharp.Linux;
 
 /// <summary>
 /// The fallback engine: blocking pread/pwrite on thread-pool threads, so requests still run in parallel

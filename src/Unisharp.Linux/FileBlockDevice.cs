@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Unisharp.Devices;
 
-namespace Unisharp.Targets.Unix.Block;
+namespace Unisharp.Linux;
 
 /// <summary>
 /// A file or a host block device as a unikernel disk, opened <c>O_DIRECT</c> and driven through an
@@ -13,7 +13,8 @@ namespace Unisharp.Targets.Unix.Block;
 /// <remarks>
 /// <para>For a block device the geometry is the kernel's: <c>/sys/dev/block/MAJ:MIN/queue/</c>
 /// <c>logical_block_size</c>, <c>physical_block_size</c>, <c>max_sectors_kb</c>, <c>nr_requests</c> and
-/// <c>optimal_io_size</c>, the device found by the <c>st_rdev</c> of the path.</para>
+/// <c>optimal_io_size</c>, and <c>ro</c>, the device found by the <c>st_rdev</c> of the path. The same code opens
+/// the microVM guest's virtio-blk disks (<c>/dev/vdX</c>).</para>
 /// <para>For a plain file, which has no queue, the defaults are: the sector size given (512 unless told),
 /// a physical block of the filesystem's block size (at least the sector, at most 64 KiB), requests of at
 /// most <see cref="DefaultMaxRequestBytes"/>, <see cref="DefaultQueueDepth"/> in flight, and no optimal size.</para>
@@ -92,6 +93,8 @@ public sealed class FileBlockDevice : IBlockDevice
         {
             var limits = BlockQueueLimits.Read(stat.RdevMajor, stat.RdevMinor);
             sectorSize = limits.LogicalBlockSize;
+            // A device the kernel holds read-only (a write-protected disk, `losetup -r`) opens read-only.
+            readOnly |= limits.ReadOnly;
             info = new BlockDeviceInfo(sectorSize, limits.SizeBytes / sectorSize, readOnly,
                 // The largest request is a whole number of sectors of at least one sector.
                 Math.Max(limits.MaxRequestBytes / sectorSize, 1) * sectorSize,
@@ -243,15 +246,14 @@ public sealed class FileBlockDevice : IBlockDevice
         }
     }
 
-    public ValueTask WriteAsync(long sector, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-        WriteAsync(sector, buffer, _writeThrough, cancellationToken);
-
     /// <summary>
-    /// Writes sectors; with <paramref name="forceUnitAccess"/> the write is durable when it completes (a FUA
-    /// write: <c>RWF_DSYNC</c>), without a flush of everything else.
+    /// Writes sectors; with <see cref="BlockWriteFlags.ForceUnitAccess"/> (or <see cref="FileBlockDeviceOptions.WriteThrough"/>)
+    /// the write is durable when it completes (<c>RWF_DSYNC</c>: a FUA write on the device), without a flush of everything else.
     /// </summary>
-    public async ValueTask WriteAsync(long sector, ReadOnlyMemory<byte> buffer, bool forceUnitAccess, CancellationToken cancellationToken = default)
+    public async ValueTask WriteAsync(long sector, ReadOnlyMemory<byte> buffer, BlockWriteFlags flags = BlockWriteFlags.None,
+        CancellationToken cancellationToken = default)
     {
+        bool forceUnitAccess = _writeThrough || (flags & BlockWriteFlags.ForceUnitAccess) != 0;
         BlockRequestCheck.Validate(Name, Info, sector, buffer.Length, write: true);
         var memory = MemoryMarshal.AsMemory(buffer);
         await EnterAsync(sector, memory, cancellationToken).ConfigureAwait(false);
@@ -342,7 +344,7 @@ public sealed class FileBlockDevice : IBlockDevice
     private async ValueTask EnterAsync(long sector, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ThrowIfDisposed(sector, buffer.Length / Info.SectorSize);
-        if (IsDirect && !IsAligned(buffer))
+        if (IsDirect && !BlockRequestCheck.IsAligned(buffer, Info.MemoryAlignment))
         {
             throw new ArgumentException($"disk '{Name}' is opened O_DIRECT: buffers must be aligned to {Info.MemoryAlignment} bytes " +
                 "(wrap the device in Unisharp.Block.BlockIoScheduler, which aligns them)", nameof(buffer));
@@ -350,19 +352,9 @@ public sealed class FileBlockDevice : IBlockDevice
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private unsafe bool IsAligned(Memory<byte> buffer)
-    {
-        using var pin = buffer.Pin();
-        return ((nuint)pin.Pointer & (nuint)(Info.MemoryAlignment - 1)) == 0;
-    }
 
-    private void ThrowIfDisposed(long sector, long count)
-    {
-        if (Volatile.Read(ref _disposed) != 0)
-        {
-            throw new BlockDeviceException(Name, BlockError.Disconnected, sector, count, "the device was closed");
-        }
-    }
+    private void ThrowIfDisposed(long sector, long count) =>
+        BlockRequestCheck.ThrowIfClosed(Name, Volatile.Read(ref _disposed) != 0, sector, count);
 
     /// <summary>Waits for the requests in flight, then stops the I/O engine and closes the file.</summary>
     public async ValueTask DisposeAsync()

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Unisharp.Targets.Unix.Block;
+namespace Unisharp.Linux;
 
 /// <summary>
 /// The Linux calls the disk code needs, through glibc (source-generated, AOT-safe). Kept apart from the

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
 
-namespace Unisharp.Targets.Unix.Block;
+namespace Unisharp.Linux;
 
 /// <summary>
 /// An io_uring of our own: the rings are set up and mapped here (no native library to ship), callers

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Unisharp.Targets.Unix.Block;
+namespace Unisharp.Linux;
 
 /// <summary>
 /// What the kernel says about a block device's request queue, from
@@ -12,8 +12,9 @@ namespace Unisharp.Targets.Unix.Block;
 /// <param name="QueueDepth">Requests the queue holds (<c>nr_requests</c>).</param>
 /// <param name="OptimalIoBytes">The preferred request size, 0 when not given (<c>optimal_io_size</c>).</param>
 /// <param name="SizeBytes">The device's size (<c>size</c>, always in 512-byte units).</param>
+/// <param name="ReadOnly">The kernel refuses writes to it (<c>ro</c> is 1; absent counts as writable).</param>
 internal readonly record struct BlockQueueLimits(int LogicalBlockSize, int PhysicalBlockSize, int MaxRequestBytes,
-    int QueueDepth, int OptimalIoBytes, long SizeBytes)
+    int QueueDepth, int OptimalIoBytes, long SizeBytes, bool ReadOnly = false)
 {
     /// <summary>Reads the limits of device <paramref name="major"/>:<paramref name="minor"/>.</summary>
     /// <exception cref="IOException">The sysfs files are missing or malformed.</exception>
@@ -33,7 +34,8 @@ internal readonly record struct BlockQueueLimits(int LogicalBlockSize, int Physi
             checked(ReadInt(queue, "max_sectors_kb") * 1024),
             ReadInt(queue, "nr_requests"),
             ReadInt(queue, "optimal_io_size"),
-            checked(ReadLong(device, "size") * 512));
+            checked(ReadLong(device, "size") * 512),
+            File.Exists(Path.Combine(device, "ro")) && ReadLong(device, "ro") != 0);
     }
 
     private static int ReadInt(string directory, string name) => checked((int)ReadLong(directory, name));

@@ -1,6 +1,6 @@
 using Unisharp.Logging;
 
-namespace Unisharp.Targets.Unix.Block;
+namespace Unisharp.Linux;
 
 /// <summary>How <see cref="FileBlockDevice.Open"/> opens a disk.</summary>
 public sealed record FileBlockDeviceOptions
