@@ -121,6 +121,17 @@ internal static class UnisharpCommandLine
             root.Subcommands.Add(command);
         }
         {
+            var t = new Option<string>("--target", "-t") { Description = "qemu or firecracker.", HelpName = "target", Required = true };
+            var executable = new Option<string>("--executable") { Description = "The app as published with NativeAOT for that target.", HelpName = "PATH", Required = true };
+            var kernel = new Option<string>("--kernel-dir") { Description = "A directory with the kernel's bzImage and vmlinux.", HelpName = "DIR", Required = true };
+            var output = new Option<string>("--out") { Description = "The image folder to write.", HelpName = "DIR", Required = true };
+            var debug = new Option<bool>("--debug") { Description = "Launch files with the kernel's messages on and the runtime's debug logs." };
+            var command = new Command("image", "Pack a published microVM app and a kernel into an image folder (what Unisharp.Sdk runs after dotnet publish).")
+            { t, executable, kernel, output, debug };
+            command.SetAction(r => ImageCommand.Execute(r.GetValue(t)!, r.GetValue(executable)!, r.GetValue(kernel)!, r.GetValue(output)!, r.GetValue(debug)));
+            root.Subcommands.Add(command);
+        }
+        {
             var command = new Command("targets", "List the targets and which this version can build.");
             command.SetAction(_ => TargetsCommand.Execute());
             root.Subcommands.Add(command);

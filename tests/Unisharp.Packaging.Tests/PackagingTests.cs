@@ -17,7 +17,7 @@ public sealed class PackagingTests(PackagedFeed feed) : IClassFixture<PackagedFe
     [Fact]
     public void FeedHasEveryPackageAtOneVersion()
     {
-        foreach (string id in new[] { "Unisharp", "Unisharp.Net", "Unisharp.Block", "Unisharp.Targets.Unix", "Unisharp.Targets.MicroVm",
+        foreach (string id in new[] { "Unisharp", "Unisharp.Net", "Unisharp.Block", "Unisharp.Linux", "Unisharp.Targets.Unix", "Unisharp.Targets.MicroVm",
             "Unisharp.Sdk", "Unisharp.Templates", "Unisharp.Cli" })
         {
             Assert.True(File.Exists(feed.Package(id)), $"{id} {feed.Version} is not in the feed");
@@ -107,6 +107,12 @@ public sealed class PackagingTests(PackagedFeed feed) : IClassFixture<PackagedFe
         Assert.Contains("configure", help.Output, StringComparison.Ordinal);
         var targets = Dotnet.Run(unisharp, feed.Apps, TimeSpan.FromMinutes(1), "targets").Ensure("unisharp targets");
         Assert.Contains("unix", targets.Output, StringComparison.Ordinal);
+
+        // Outside any clone, the installed tool builds the template's app against the packages of its own version.
+        Dotnet.Run(unisharp, feed.Demo, Publish, "build", "Demo", "-t", "unix").Ensure("unisharp build Demo -t unix");
+        string built = Path.Combine(feed.Demo, "Demo", "dist", "Demo");
+        Assert.True(File.Exists(built), $"unisharp build made no {built}");
+        Assert.Equal("\u007fELF"u8.ToArray(), File.ReadAllBytes(built)[..4]);
     }
 
     private static int FreePort()

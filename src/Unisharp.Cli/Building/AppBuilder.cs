@@ -58,6 +58,11 @@ internal static class AppBuilder
             $"-p:UnisharpAppProject={app.ProjectFile}",
             $"-p:CustomAfterMicrosoftCommonTargets={Path.Combine(root, "build", "Unisharp.App.Inject.targets")}",
         };
+        if (!UnisharpInstallation.IsSourceTree)
+        {
+            arguments.Add("-p:UnisharpReferences=Package");
+            arguments.Add($"-p:UnisharpVersion={UnisharpInstallation.PackageVersion}");
+        }
         var clock = Stopwatch.StartNew();
         var result = await Progress.StepAsync($"building {app.Name} for {target} (NativeAOT, {RuntimeIdentifier})",
             _ => ProcessRunner.RunAsync("dotnet", arguments, app.Directory, echo: verbose, cancellationToken: cancellationToken)).ConfigureAwait(false);

@@ -14,6 +14,19 @@ internal static class UnisharpInstallation
 
     private static string? s_root;
 
+    /// <summary>
+    /// True in a clone of the repository (apps reference our projects); false for the installed tool, which carries
+    /// only build/ and kernel/ and builds apps against the Unisharp packages of its own version.
+    /// </summary>
+    public static bool IsSourceTree => Directory.Exists(Path.Combine(Root, "src", "Unisharp"));
+
+    /// <summary>The version of the Unisharp packages this tool belongs to.</summary>
+    public static string PackageVersion =>
+        (typeof(UnisharpInstallation).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.1.0")
+        .Split('+')[0];
+
     private static string Locate()
     {
         string? fromEnvironment = Environment.GetEnvironmentVariable("UNISHARP_ROOT");

@@ -36,6 +36,10 @@ internal static class KernelLocator
                 : throw new CliException($"{DirectoryVariable}={given} holds no bzImage and vmlinux: point it at a directory with both, " +
                     $"or unset it to use the kernel built by kernel/build-kernel.sh");
         }
+        if (FromPackage() is { } packaged)
+        {
+            return packaged;
+        }
         string script = Path.Combine(UnisharpInstallation.Root, "kernel", "build-kernel.sh");
         var cached = await ProcessRunner.RunAsync("bash", [script, "--cached"], cancellationToken: cancellationToken).ConfigureAwait(false);
         if (cached.ExitCode == 0)
@@ -65,6 +69,20 @@ internal static class KernelLocator
         }
         Progress.Info($"built the kernel in {clock.Elapsed.TotalMinutes:0.0} min");
         return Checked(built.Output);
+    }
+
+    /// <summary>The installed tool's kernel: the Unisharp.Kernel.x86_64 package of its version, when NuGet has it.</summary>
+    private static KernelImage? FromPackage()
+    {
+        if (UnisharpInstallation.IsSourceTree)
+        {
+            return null;
+        }
+        string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } packages
+            ? packages
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var image = KernelImage.In(Path.Combine(cache, "unisharp.kernel.x86_64", UnisharpInstallation.PackageVersion.ToLowerInvariant(), "kernel"));
+        return image.IsComplete ? image : null;
     }
 
     private static KernelImage Checked(string output)
