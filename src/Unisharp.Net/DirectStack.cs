@@ -9,7 +9,7 @@ namespace Unisharp.Net;
 /// reassembly), ICMP echo and errors, UDP, TCP and a DHCP client.
 /// </summary>
 /// <remarks>
-/// <see cref="Start"/> runs the stack on one dedicated I/O thread that polls the interface and then
+/// <see cref="Start(StackOptions)"/> runs the stack on one dedicated I/O thread that polls the interface and then
 /// waits on the device until the next timer; <see cref="CreateManual"/> runs nothing by itself, so a
 /// simulator can drive it with <see cref="Poll"/> and <see cref="PollAt"/> in virtual time.
 /// </remarks>
@@ -60,11 +60,22 @@ public sealed class DirectStack : IStack
         return stack;
     }
 
-    /// <summary>Builds the stack without a thread: the caller drives it with <see cref="Poll"/> at <see cref="PollAt"/>.</summary>
-    public static DirectStack CreateManual(StackOptions options)
+    /// <summary>Builds the stack with the app's TCP settings and starts its I/O thread.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A TCP option is out of range.</exception>
+    public static DirectStack Start(StackOptions options, TcpOptions tcp)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new DirectStack(options, threaded: false);
+        ArgumentNullException.ThrowIfNull(tcp);
+        var stack = new DirectStack(options, threaded: true, Unisharp.Net.Tcp.TcpSettings.From(tcp));
+        stack._thread!.Start();
+        return stack;
+    }
+
+    /// <summary>Builds the stack without a thread: the caller drives it with <see cref="Poll"/> at <see cref="PollAt"/>.</summary>
+    public static DirectStack CreateManual(StackOptions options, TcpOptions? tcp = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new DirectStack(options, threaded: false, tcp is null ? null : Unisharp.Net.Tcp.TcpSettings.From(tcp));
     }
 
     /// <summary>Builds a manual stack with TCP limits and timers other than the defaults (tests, simulations).</summary>

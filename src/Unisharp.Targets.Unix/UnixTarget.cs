@@ -21,6 +21,7 @@ public sealed class UnixTarget : UnikernelTarget
         new("--net tap:NAME|socket", "Network: our stack over TAP interface NAME (created if absent), or the host's sockets. [default: socket]"),
         new("--mac ADDR", "Our MAC address on a TAP link. [default: random, locally administered]"),
         new("--disk NAME=PATH[:ro]", "Disk NAME is the file or block device PATH; ':ro' opens it read-only. Repeat for more disks."),
+        new("--net-offload on|off", "Checksum and TCP segmentation offload on the TAP device (64 KiB segments to and from the host); off only for comparison. [default: on]"),
         new("--pcap FILE", "Write every frame in and out of the TAP device to FILE (libpcap format)."),
         new("--net-fault SPEC", "Inject seeded faults on the TAP device, e.g. drop=0.05,reorder=0.02,duplicate=0.01,delay=5ms,seed=7."),
     ];
@@ -36,6 +37,9 @@ public sealed class UnixTarget : UnikernelTarget
 
     /// <summary>The MAC address given with <c>--mac</c>, if any.</summary>
     public MacAddress? Mac { get; private set; }
+
+    /// <summary>Offload on the TAP device (<c>--net-offload</c>); middleware (<c>--pcap</c>, <c>--net-fault</c>) turns it off.</summary>
+    public bool Offload { get; private set; } = true;
 
     /// <summary>The capture file given with <c>--pcap</c>, if any.</summary>
     public string? PcapPath { get; private set; }
@@ -72,6 +76,14 @@ public sealed class UnixTarget : UnikernelTarget
                         ? mac
                         : throw new BootArgumentException($"invalid value '{value}' for --mac: expected a unicast MAC address like 02:00:00:00:00:01");
                     break;
+                case "net-offload":
+                    Offload = value switch
+                    {
+                        "on" => true,
+                        "off" => false,
+                        _ => throw new BootArgumentException($"invalid value '{value}' for --net-offload: expected on or off"),
+                    };
+                    break;
                 case "pcap":
                     PcapPath = value.Length > 0 ? value : throw new BootArgumentException("--pcap needs a file name");
                     break;
@@ -97,7 +109,7 @@ public sealed class UnixTarget : UnikernelTarget
     {
         name = null;
         value = "";
-        foreach (string option in (ReadOnlySpan<string>)["net", "mac", "disk", "pcap", "net-fault"])
+        foreach (string option in (ReadOnlySpan<string>)["net", "mac", "disk", "pcap", "net-fault", "net-offload"])
         {
             string flag = "--" + option;
             if (arg == flag)
@@ -144,8 +156,10 @@ public sealed class UnixTarget : UnikernelTarget
                 if (Net.Tap is { } tap)
                 {
                     var mac = Mac ?? RandomMac(entropy);
-                    device = TapDevice.Open(tap, mac);
-                    request.Log.Info("unix", $"network: TAP {tap}, MTU {device.Capabilities.Mtu}, our MAC {mac}");
+                    // Middleware sees plain frames: a capture or fault on 64 KiB segments would not be the wire's.
+                    bool offload = Offload && PcapPath is null && Faults is not { IsNone: false };
+                    device = TapDevice.Open(tap, mac, offload);
+                    request.Log.Info("unix", $"network: TAP {tap}, MTU {device.Capabilities.Mtu}, our MAC {mac}, offload {(offload ? "on" : "off")}");
                     // Faults sit next to the wire, the capture above them: the pcap shows what the stack saw.
                     if (Faults is { IsNone: false } faults)
                     {

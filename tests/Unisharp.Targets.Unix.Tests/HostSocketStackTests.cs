@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Text;
 using Unisharp.Net;
 using Unisharp.Targets.Unix.Sockets;
@@ -84,5 +85,101 @@ public sealed class HostSocketStackTests
         var result = await b.ReceiveAsync(buffer, timeout.Token);
         Assert.Equal("datagram", Encoding.ASCII.GetString(buffer, 0, result.Length));
         Assert.Equal(a.LocalEndpoint, result.Remote);
+    }
+
+    [Fact]
+    public async Task Tcp_Options_AppliedAndTogglesWork()
+    {
+        var stack = new HostSocketStack(Ipv4Address.Loopback, new TcpOptions { NoDelay = false, KeepAlive = true, ReceiveBufferSize = 128 * 1024 });
+        await using var listener = stack.Tcp.Listen(0);
+        var accepting = listener.AcceptAsync().AsTask();
+        await using var client = await stack.Tcp.ConnectAsync(listener.LocalEndpoint);
+        await using var server = await accepting;
+
+        Assert.False(client.NoDelay);
+        Assert.False(server.NoDelay);
+        Assert.True(client.KeepAlive);
+        Assert.True(server.KeepAlive);
+        server.NoDelay = true;
+        server.KeepAlive = false;
+        Assert.True(server.NoDelay);
+        Assert.False(server.KeepAlive);
+    }
+
+    [Fact]
+    public void Tcp_OptionsOutOfRange_Refused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HostSocketStack(Ipv4Address.Loopback, new TcpOptions { SendBufferSize = 10 }));
+    }
+
+    [Fact]
+    public async Task Tcp_AsPipe_FourMiBEchoedAndHalfClosed()
+    {
+        await using var listener = s_stack.Tcp.Listen(0);
+        var accepting = listener.AcceptAsync().AsTask();
+        var clientPipe = (await s_stack.Tcp.ConnectAsync(listener.LocalEndpoint)).AsPipe();
+        var serverPipe = (await accepting).AsPipe();
+        byte[] data = new byte[4 << 20];
+        new Random(5).NextBytes(data);
+
+        // The server echoes through its pipe until our FIN, then completes its output (its FIN).
+        var echo = Task.Run(async () =>
+        {
+            while (true)
+            {
+                var result = await serverPipe.Input.ReadAsync();
+                foreach (var segment in result.Buffer)
+                {
+                    await serverPipe.Output.WriteAsync(segment);
+                }
+                serverPipe.Input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+            await serverPipe.Input.CompleteAsync();
+            await serverPipe.Output.CompleteAsync();
+        });
+        var send = Task.Run(async () =>
+        {
+            for (int offset = 0; offset < data.Length; offset += 100_000)
+            {
+                await clientPipe.Output.WriteAsync(data.AsMemory(offset, Math.Min(100_000, data.Length - offset)));
+            }
+            await clientPipe.Output.CompleteAsync();
+        });
+        var received = new MemoryStream(data.Length);
+        while (true)
+        {
+            var result = await clientPipe.Input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            foreach (var segment in result.Buffer)
+            {
+                received.Write(segment.Span);
+            }
+            clientPipe.Input.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                break;
+            }
+        }
+        await clientPipe.Input.CompleteAsync();
+        await Task.WhenAll(send, echo).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(data.AsSpan().SequenceEqual(received.ToArray()), $"{received.Length} of {data.Length} bytes, or they differ");
+    }
+
+    [Fact]
+    public async Task Tcp_AsPipeOutputFailed_PeerSeesReset()
+    {
+        await using var listener = s_stack.Tcp.Listen(0);
+        var accepting = listener.AcceptAsync().AsTask();
+        var clientPipe = (await s_stack.Tcp.ConnectAsync(listener.LocalEndpoint)).AsPipe();
+        await using var server = await accepting;
+
+        await clientPipe.Output.CompleteAsync(new InvalidOperationException("the app gave up"));
+
+        var e = await Assert.ThrowsAsync<NetworkException>(async () => await server.ReadAsync(new byte[16]).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(NetworkError.ConnectionReset, e.Error);
     }
 }

@@ -11,7 +11,8 @@ internal interface IIpv4Protocol
     IpProtocol Protocol { get; }
 
     /// <summary>A datagram (reassembled, if it was fragmented) addressed to us.</summary>
-    void Process(in Ipv4Repr ip, Span<byte> payload, Instant now);
+    /// <param name="checksumTrusted">The device verified the transport checksum, or it is partial (the host's own, never on a wire).</param>
+    void Process(in Ipv4Repr ip, Span<byte> payload, bool checksumTrusted, Instant now);
 
     /// <summary>Runs timers and sends what is due, through <see cref="NetworkInterface.SendIp"/>.</summary>
     void Poll(Instant now);

@@ -9,7 +9,7 @@ internal sealed partial class NetworkInterface
     /// <summary>The transmit scratch area for an IP payload; fill it, then call <see cref="SendIp"/> with its length.</summary>
     internal Span<byte> TransmitPayload => _tx.AsSpan(Headroom);
 
-    private void ProcessIpv4(Span<byte> packet, Instant now)
+    private void ProcessIpv4(Span<byte> packet, bool checksumTrusted, Instant now)
     {
         var error = Ipv4Repr.TryParse(packet, out var ip, out var payload);
         if (error != WireError.None)
@@ -44,17 +44,18 @@ internal sealed partial class NetworkInterface
             }
             payload = _reassembly.TakeCompleted(out ip);
             Stats.DatagramsReassembled++;
+            checksumTrusted = false;
         }
         switch (ip.Protocol)
         {
             case IpProtocol.Udp:
-                ProcessUdp(ip, payload, dhcpOnly, now);
+                ProcessUdp(ip, payload, dhcpOnly, checksumTrusted, now);
                 break;
             case IpProtocol.Icmp when !dhcpOnly:
                 ProcessIcmp(ip, payload, now);
                 break;
             case IpProtocol.Tcp when _tcp is not null && !dhcpOnly:
-                _tcp.Process(ip, payload, now);
+                _tcp.Process(ip, payload, checksumTrusted, now);
                 break;
             case IpProtocol.Tcp:
                 // TCP is not built yet; a reset is its answer, not an ICMP error, so stay silent.
@@ -77,13 +78,25 @@ internal sealed partial class NetworkInterface
     /// <paramref name="dontFragment"/>. Returns false when it was dropped (the reason is counted);
     /// a datagram queued for ARP counts as sent.
     /// </summary>
+    /// <param name="checksumOffset">
+    /// With <see cref="ChecksumOffload"/>: where the transport checksum field is in the payload, which holds only the
+    /// pseudo-header sum for the device to complete; -1 when the payload is complete.
+    /// </param>
+    /// <param name="segmentSize">With <see cref="MaxOffloadSegment"/>: the device cuts this TCP payload into segments of this much data.</param>
     internal bool SendIp(Ipv4Address destination, IpProtocol protocol, int payloadLength, Instant now,
-        bool dontFragment = false, Ipv4Address? source = null)
+        bool dontFragment = false, Ipv4Address? source = null, int checksumOffset = -1, int segmentSize = 0)
     {
         var address = _address;
         var from = source ?? address?.Address ?? Ipv4Address.Any;
         var header = new Ipv4Repr(from, destination, protocol, payloadLength, Ipv4Repr.DefaultTtl, _nextIpId++, dontFragment);
         var payload = _tx.AsSpan(Headroom, payloadLength);
+        var offload = checksumOffset < 0 ? default : new FrameOffload
+        {
+            Checksum = FrameChecksum.Partial,
+            ChecksumStart = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength,
+            ChecksumOffset = (ushort)checksumOffset,
+            SegmentSize = (ushort)segmentSize,
+        };
         MacAddress mac;
         if (destination.IsBroadcast || (address is not null && address.IsBroadcast(destination)))
         {
@@ -117,6 +130,11 @@ internal sealed partial class NetworkInterface
             }
             if (!_arp.TryLookup(nextHop, now, out mac))
             {
+                // The queue keeps plain datagrams: finish the checksum here; a large segment waits for a retransmission.
+                if (!offload.IsNone && !CompleteInSoftware(payload, offload))
+                {
+                    return false;
+                }
                 if (!_arpPending.TryEnqueue(nextHop, header, payload))
                 {
                     Stats.Drop(DropReason.ArpQueueFull);
@@ -130,7 +148,21 @@ internal sealed partial class NetworkInterface
                 return true;
             }
         }
-        return TransmitIp(mac, header, payload);
+        return TransmitIp(mac, header, payload, offload);
+    }
+
+    /// <summary>Does the device's part for a datagram that cannot go out with offload: false when it is over the MTU.</summary>
+    private bool CompleteInSoftware(Span<byte> payload, in FrameOffload offload)
+    {
+        if (payload.Length > _mtu - Ipv4Repr.HeaderLength)
+        {
+            Stats.Drop(DropReason.FragmentationNeeded);
+            return false;
+        }
+        // The field holds the pseudo-header sum: the sum over the whole payload, complemented, is the checksum.
+        var field = payload.Slice(offload.ChecksumOffset, 2);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(field, InternetChecksum.Finish(InternetChecksum.Sum(payload)));
+        return true;
     }
 
     /// <summary>
@@ -161,13 +193,14 @@ internal sealed partial class NetworkInterface
     }
 
     /// <summary>Frames the datagram for <paramref name="mac"/>, in fragments when it is over the MTU (RFC 791 §3.2).</summary>
-    private bool TransmitIp(MacAddress mac, in Ipv4Repr header, ReadOnlySpan<byte> payload)
+    private bool TransmitIp(MacAddress mac, in Ipv4Repr header, ReadOnlySpan<byte> payload, in FrameOffload offload = default)
     {
         var ethernet = new EthernetRepr(mac, _mac, EtherType.Ipv4);
         int maxPayload = _mtu - Ipv4Repr.HeaderLength;
-        if (payload.Length <= maxPayload)
+        if (payload.Length <= maxPayload || offload.SegmentSize > 0)
         {
-            return TransmitFrame(ethernet, header with { PayloadLength = payload.Length }, payload);
+            // A large TCP segment is the device's to cut (segmentation offload), never fragmented.
+            return TransmitFrame(ethernet, header with { PayloadLength = payload.Length }, payload, offload);
         }
         if (header.DontFragment)
         {
@@ -194,10 +227,12 @@ internal sealed partial class NetworkInterface
         return true;
     }
 
-    private bool TransmitFrame(in EthernetRepr ethernet, in Ipv4Repr header, ReadOnlySpan<byte> payload)
+    private bool TransmitFrame(in EthernetRepr ethernet, in Ipv4Repr header, ReadOnlySpan<byte> payload, in FrameOffload offload = default)
     {
         var builder = new Ipv4FrameBuilder(ethernet, header, payload);
-        if (!_device.TryTransmit(EthernetFrame.HeaderLength + header.BufferLength, ref builder))
+        int length = EthernetFrame.HeaderLength + header.BufferLength;
+        bool taken = offload.IsNone ? _device.TryTransmit(length, ref builder) : _device.TryTransmit(length, offload, ref builder);
+        if (!taken)
         {
             Stats.Drop(DropReason.DeviceBusy);
             return false;

@@ -7,9 +7,9 @@ internal sealed partial class NetworkInterface
     /// <summary>Datagrams taken from one socket's send queue per poll, so one busy socket cannot starve the rest.</summary>
     private const int MaxSendsPerSocket = 256;
 
-    private void ProcessUdp(in Ipv4Repr ip, Span<byte> payload, bool dhcpOnly, Instant now)
+    private void ProcessUdp(in Ipv4Repr ip, Span<byte> payload, bool dhcpOnly, bool checksumTrusted, Instant now)
     {
-        var error = UdpRepr.TryParse(payload, ip.Source, ip.Destination, out var udp, out var data);
+        var error = UdpRepr.TryParse(payload, ip.Source, ip.Destination, out var udp, out var data, !checksumTrusted);
         if (error != WireError.None)
         {
             Stats.Drop(error == WireError.BadChecksum ? DropReason.UdpBadChecksum : DropReason.MalformedUdp);

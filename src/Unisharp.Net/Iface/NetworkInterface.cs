@@ -28,6 +28,8 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
     private readonly NetworkInterfaceOptions _options;
     private readonly MacAddress _mac;
     private readonly int _mtu;
+    private readonly bool _checksumOffload;
+    private readonly bool _segmentationOffload;
     /// <summary>The received frame, copied out of the device's buffer so replies may be transmitted while it is processed.</summary>
     private readonly byte[] _rxFrame;
     /// <summary>Where IP payloads are built before they are framed into the device's buffer.</summary>
@@ -55,6 +57,8 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
         _options = options ?? new NetworkInterfaceOptions();
         _mac = device.MacAddress;
         _mtu = device.Capabilities.Mtu;
+        _checksumOffload = device.Capabilities.ChecksumOffload || device.Capabilities.SegmentationOffload;
+        _segmentationOffload = device.Capabilities.SegmentationOffload;
         if (_mtu < 68)
         {
             // RFC 791 §3.2: every internet module must be able to forward a datagram of 68 octets without fragmentation.
@@ -94,6 +98,12 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
     public MacAddress MacAddress => _mac;
 
     public int Mtu => _mtu;
+
+    /// <summary>The device completes partial TCP checksums (<see cref="SendIp"/> with a partial checksum).</summary>
+    public bool ChecksumOffload => _checksumOffload;
+
+    /// <summary>The largest TCP payload one segment may carry for the device to cut into MSS-sized segments; 0 without offload.</summary>
+    public int MaxOffloadSegment => _segmentationOffload ? NetworkDeviceCapabilities.MaxOffloadPacketLength - Ipv4Repr.HeaderLength - TcpPacket.MaxHeaderLength : 0;
 
     public NetworkStatistics Stats { get; } = new();
 
@@ -147,7 +157,7 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
             Stats.FramesReceived++;
             try
             {
-                ProcessFrame(_rxFrame.AsSpan(0, handler.Length), now);
+                ProcessFrame(_rxFrame.AsSpan(0, handler.Length), handler.ChecksumTrusted, now);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -206,7 +216,7 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
         }
     }
 
-    private void ProcessFrame(Span<byte> frame, Instant now)
+    private void ProcessFrame(Span<byte> frame, bool checksumTrusted, Instant now)
     {
         if (EthernetFrame.TryCreate(frame, out var eth) != WireError.None)
         {
@@ -231,7 +241,7 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
                 ProcessArp(eth.Payload, now);
                 break;
             case EtherType.Ipv4:
-                ProcessIpv4(eth.Payload, now);
+                ProcessIpv4(eth.Payload, checksumTrusted, now);
                 break;
             default:
                 Stats.Drop(DropReason.UnknownEtherType);
@@ -258,11 +268,21 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
 
         public int Length { get; private set; }
 
+        /// <summary>The device says the transport checksum is partial (never on a wire) or already verified.</summary>
+        public bool ChecksumTrusted { get; private set; }
+
         public void Handle(Span<byte> frame)
         {
             int n = Math.Min(frame.Length, _buffer.Length);
             frame[..n].CopyTo(_buffer);
             Length = n;
+            ChecksumTrusted = false;
+        }
+
+        public void Handle(Span<byte> frame, in FrameOffload offload)
+        {
+            Handle(frame);
+            ChecksumTrusted = offload.ChecksumTrusted;
         }
     }
 }

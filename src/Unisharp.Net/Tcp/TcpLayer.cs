@@ -82,24 +82,27 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
 
     Span<byte> ITcpSegmentSink.SegmentBuffer => _iface.TransmitPayload;
 
-    void ITcpSegmentSink.Send(Ipv4Address destination, int length, Instant now) =>
-        _iface.SendIp(destination, IpProtocol.Tcp, length, now);
+    bool ITcpSegmentSink.PartialChecksum => _iface.ChecksumOffload;
+
+    void ITcpSegmentSink.Send(Ipv4Address destination, int length, int segmentSize, Instant now) =>
+        _iface.SendIp(destination, IpProtocol.Tcp, length, now,
+            checksumOffset: _iface.ChecksumOffload ? TcpPacket.ChecksumOffset : -1, segmentSize: segmentSize);
 
     public TaskCompletionSource NewWaiter() =>
         new(AsynchronousContinuations ? TaskCreationOptions.RunContinuationsAsynchronously : TaskCreationOptions.None);
 
-    public void Process(in Ipv4Repr ip, Span<byte> payload, Instant now)
+    public void Process(in Ipv4Repr ip, Span<byte> payload, bool checksumTrusted, Instant now)
     {
         lock (Lock)
         {
             _now = now;
-            ProcessLocked(ip, payload, now);
+            ProcessLocked(ip, payload, checksumTrusted, now);
         }
     }
 
-    private void ProcessLocked(in Ipv4Repr ip, Span<byte> payload, Instant now)
+    private void ProcessLocked(in Ipv4Repr ip, Span<byte> payload, bool checksumTrusted, Instant now)
     {
-        var error = TcpRepr.TryParse(payload, ip.Source, ip.Destination, out var seg, out var data);
+        var error = TcpRepr.TryParse(payload, ip.Source, ip.Destination, out var seg, out var data, !checksumTrusted);
         if (error != WireError.None)
         {
             if (error == WireError.BadChecksum)
@@ -183,7 +186,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
                 Remove(oldest);
             }
         }
-        var socket = new TcpSocket(this, Settings, local, remote, _iface.Mtu) { Listener = listener };
+        var socket = new TcpSocket(this, Settings, local, remote, _iface.Mtu, _iface.MaxOffloadSegment) { Listener = listener };
         socket.Accept(syn, Isn(local, remote, now), TimestampOffset(local, remote), now);
         _sockets.Add(new TcpConnectionKey(local.Port, remote.Address, remote.Port), socket);
         _halfOpen++;
@@ -246,7 +249,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
             throw new NetworkException(NetworkError.AddressInUse, $"no ephemeral port is free for {remote}");
         }
         var local = new Ipv4Endpoint(address.Address, port);
-        var socket = new TcpSocket(this, Settings, local, remote, _iface.Mtu);
+        var socket = new TcpSocket(this, Settings, local, remote, _iface.Mtu, _iface.MaxOffloadSegment);
         if (!TryAllocateBuffers(socket))
         {
             throw new NetworkException(NetworkError.Other, "TCP buffer memory is exhausted");

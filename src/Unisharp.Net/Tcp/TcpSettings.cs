@@ -27,7 +27,26 @@ internal sealed class TcpSettings
     /// <summary>Off by default, as RFC 1122 §4.2.3.6 requires; per connection on <see cref="TcpSocket.KeepAlive"/>.</summary>
     public bool KeepAlive { get; init; }
     public bool NoDelay { get; init; }
-    public TcpCongestionControl CongestionControl { get; init; } = TcpCongestionControl.Reno;
+    public TcpCongestionControl CongestionControl { get; init; } = TcpCongestionControl.Cubic;
     /// <summary>Offer and use selective acknowledgments (RFC 2018) with SACK-based loss recovery (RFC 6675).</summary>
     public bool Sack { get; init; } = true;
+
+    /// <summary>The app's choices (<see cref="TcpOptions"/>) over the defaults.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public static TcpSettings From(TcpOptions options)
+    {
+        options.Validate();
+        var defaults = new TcpSettings();
+        return new TcpSettings
+        {
+            ReceiveBufferSize = options.ReceiveBufferSize ?? defaults.ReceiveBufferSize,
+            SendBufferSize = options.SendBufferSize ?? defaults.SendBufferSize,
+            NoDelay = options.NoDelay,
+            KeepAlive = options.KeepAlive,
+            KeepAliveIdle = Duration.FromMicroseconds((long)(options.KeepAliveIdle.TotalMilliseconds * 1000)),
+            KeepAliveInterval = Duration.FromMicroseconds((long)(options.KeepAliveInterval.TotalMilliseconds * 1000)),
+            KeepAliveProbes = options.KeepAliveProbes,
+            CongestionControl = options.CongestionControl,
+        };
+    }
 }

@@ -383,7 +383,8 @@ internal sealed partial class TcpSocket
         _dupAcks = 0;
         if (_cwnd < _ssthresh)
         {
-            _cwnd += Math.Min(acked, _smss);
+            // RFC 3465 byte counting, L = one SMSS; with segmentation offload the peer acknowledges a large segment at a time.
+            _cwnd += Math.Min(acked, _maxSegment);
         }
         else if (IsCubic)
         {
@@ -391,7 +392,7 @@ internal sealed partial class TcpSocket
         }
         else
         {
-            _cwnd += Math.Max(1, (int)((long)_smss * _smss / _cwnd));
+            _cwnd += Math.Max(1, (int)((long)_smss * Math.Min(acked, _maxSegment) / _cwnd));
         }
         // Do not let the window grow past what could ever be in flight.
         _cwnd = Math.Min(_cwnd, Math.Max(flightBefore, _settings.SendBufferSize) + 4 * _smss);
@@ -486,9 +487,10 @@ internal sealed partial class TcpSocket
                 {
                     _ackNow = true;
                 }
-                else if (++_unackedSegments >= 2)
+                else if (++_unackedSegments >= 2 || payload.Length > _ourMss)
                 {
-                    // RFC 5681 §4.2: acknowledge at least every second full-sized segment.
+                    // RFC 5681 §4.2: acknowledge at least every second full-sized segment (a segment over our MSS
+                    // is several that a device joined).
                     _ackNow = true;
                 }
                 else if (_ackAt == Instant.Never)

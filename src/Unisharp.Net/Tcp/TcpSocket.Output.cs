@@ -272,7 +272,12 @@ internal sealed partial class TcpSocket
             // RFC 6675 §5 (C): new data goes out only while the pipe, not the flight, is under cwnd.
             usable = Math.Max(0, Math.Min(_sndWnd - inFlight, _cwnd - Pipe()));
         }
-        int length = Math.Min(Math.Min(unsent, usable), _smss);
+        int length = Math.Min(Math.Min(unsent, usable), _maxSegment);
+        if (length > _smss && length < unsent)
+        {
+            // A large segment for the device to cut: whole segments only, the rest waits for more room or data.
+            length -= length % _smss;
+        }
         if (length < unsent && length < _smss)
         {
             // Only part of a segment fits: wait unless the peer's window is at least half open (SWS avoidance).
@@ -342,9 +347,11 @@ internal sealed partial class TcpSocket
     private void Emit(ITcpSegmentSink sink, in TcpRepr repr, int length, Instant now)
     {
         var buffer = sink.SegmentBuffer;
-        repr.Emit(buffer, buffer.Slice(repr.HeaderLength, length), Local.Address, Remote.Address);
+        repr.Emit(buffer, buffer.Slice(repr.HeaderLength, length), Local.Address, Remote.Address, sink.PartialChecksum);
         _layer.Stats.SegmentsSent++;
-        sink.Send(Remote.Address, repr.BufferLength, now);
+        // Each cut segment repeats this header; options beyond the timestamp (SACK blocks) take room from the data.
+        int segmentSize = _smss - Math.Max(0, repr.OptionsLength - (_tsEnabled ? 12 : 0));
+        sink.Send(Remote.Address, repr.BufferLength, length > segmentSize ? segmentSize : 0, now);
     }
 
     /// <summary>RFC 2018 §4: the out-of-order ranges we hold, up to three (room left beside timestamps).</summary>

@@ -53,6 +53,9 @@ internal sealed partial class TcpSocket
     private bool _sackEnabled;
     private int _smss = 536;
     private readonly int _ourMss;
+    private readonly int _maxOffloadSegment;
+    /// <summary>The most new data one segment carries: SMSS, or a multiple of it with segmentation offload.</summary>
+    private int _maxSegment = 536;
 
     // Retransmission (RFC 6298).
     private Duration _rto = s_initialRto;
@@ -88,8 +91,10 @@ internal sealed partial class TcpSocket
     private bool _rstPending;
     private bool _orphan;
 
-    public TcpSocket(TcpLayer layer, TcpSettings settings, Ipv4Endpoint local, Ipv4Endpoint remote, int mtu)
+    /// <param name="maxOffloadSegment">The largest segment payload the device cuts into MSS-sized ones (segmentation offload), or 0.</param>
+    public TcpSocket(TcpLayer layer, TcpSettings settings, Ipv4Endpoint local, Ipv4Endpoint remote, int mtu, int maxOffloadSegment = 0)
     {
+        _maxOffloadSegment = maxOffloadSegment;
         _layer = layer;
         _settings = settings;
         Local = local;
@@ -275,6 +280,7 @@ internal sealed partial class TcpSocket
         // RFC 9293 §3.7.1: without the option, the peer can take 536 bytes; RFC 7323 §3.2: options come off each segment.
         int peerMss = syn.MaxSegmentSize ?? 536;
         _smss = Math.Max(Math.Min(peerMss, _ourMss) - (_tsEnabled ? 12 : 0), 64);
+        _maxSegment = Math.Max(_smss, _maxOffloadSegment / _smss * _smss);
         // RFC 5681 §3.1: the initial window.
         _cwnd = _smss > 2190 ? 2 * _smss : _smss > 1095 ? 3 * _smss : 4 * _smss;
     }

@@ -29,6 +29,8 @@ internal readonly ref struct TcpPacket
 {
     public const int MinHeaderLength = 20;
     public const int MaxHeaderLength = 60;
+    /// <summary>The checksum field's offset in the header.</summary>
+    public const int ChecksumOffset = 16;
 
     private static class Field
     {
@@ -106,4 +108,12 @@ internal readonly ref struct TcpPacket
             InternetChecksum.PseudoHeaderSum(source, destination, IpProtocol.Tcp, _buffer.Length) + InternetChecksum.Sum(_buffer));
         BinaryPrimitives.WriteUInt16BigEndian(_buffer[Field.Checksum..], checksum);
     }
+
+    /// <summary>
+    /// Writes only the pseudo-header sum, uncomplemented, for a device that completes the checksum over the
+    /// segment (checksum offload: virtio's NEEDS_CSUM, Linux's CHECKSUM_PARTIAL).
+    /// </summary>
+    public void FillPartialChecksum(Ipv4Address source, Ipv4Address destination) =>
+        BinaryPrimitives.WriteUInt16BigEndian(_buffer[Field.Checksum..],
+            InternetChecksum.Fold(InternetChecksum.PseudoHeaderSum(source, destination, IpProtocol.Tcp, _buffer.Length)));
 }

@@ -47,8 +47,12 @@ internal readonly record struct TcpRepr(
 
     public int BufferLength => HeaderLength + PayloadLength;
 
-    /// <summary>Parses a segment and verifies its checksum against the enclosing IPv4 datagram's pseudo-header.</summary>
-    public static WireError TryParse(Span<byte> buffer, Ipv4Address source, Ipv4Address destination, out TcpRepr repr, out Span<byte> payload)
+    /// <summary>
+    /// Parses a segment and verifies its checksum (unless a device already did, <paramref name="verifyChecksum"/> false)
+    /// against the enclosing IPv4 datagram's pseudo-header.
+    /// </summary>
+    public static WireError TryParse(Span<byte> buffer, Ipv4Address source, Ipv4Address destination, out TcpRepr repr, out Span<byte> payload,
+        bool verifyChecksum = true)
     {
         repr = default;
         payload = default;
@@ -57,7 +61,7 @@ internal readonly record struct TcpRepr(
         {
             return error;
         }
-        if (!packet.VerifyChecksum(source, destination))
+        if (verifyChecksum && !packet.VerifyChecksum(source, destination))
         {
             return WireError.BadChecksum;
         }
@@ -140,9 +144,10 @@ internal readonly record struct TcpRepr(
 
     /// <summary>
     /// Writes the header and options, copies <paramref name="payload"/> unless it is already in place after the
-    /// header, and fills the checksum. <paramref name="buffer"/> must hold <see cref="BufferLength"/> bytes.
+    /// header, and fills the checksum (only its pseudo-header part when <paramref name="partialChecksum"/>, for a
+    /// device that completes it). <paramref name="buffer"/> must hold <see cref="BufferLength"/> bytes.
     /// </summary>
-    public void Emit(Span<byte> buffer, ReadOnlySpan<byte> payload, Ipv4Address source, Ipv4Address destination)
+    public void Emit(Span<byte> buffer, ReadOnlySpan<byte> payload, Ipv4Address source, Ipv4Address destination, bool partialChecksum = false)
     {
         int headerLength = HeaderLength;
         var segment = buffer[..(headerLength + PayloadLength)];
@@ -206,6 +211,13 @@ internal readonly record struct TcpRepr(
                 i += 8;
             }
         }
-        packet.FillChecksum(source, destination);
+        if (partialChecksum)
+        {
+            packet.FillPartialChecksum(source, destination);
+        }
+        else
+        {
+            packet.FillChecksum(source, destination);
+        }
     }
 }

@@ -8,8 +8,9 @@ internal readonly record struct UdpRepr(ushort SourcePort, ushort DestinationPor
 
     public int BufferLength => UdpPacket.HeaderLength + PayloadLength;
 
-    /// <summary>Parses and verifies the checksum against the pseudo-header of the enclosing IPv4 datagram.</summary>
-    public static WireError TryParse(Span<byte> buffer, Ipv4Address source, Ipv4Address destination, out UdpRepr repr, out Span<byte> payload)
+    /// <summary>Parses and verifies the checksum (unless a device already did) against the pseudo-header of the enclosing IPv4 datagram.</summary>
+    public static WireError TryParse(Span<byte> buffer, Ipv4Address source, Ipv4Address destination, out UdpRepr repr, out Span<byte> payload,
+        bool verifyChecksum = true)
     {
         repr = default;
         payload = default;
@@ -18,7 +19,7 @@ internal readonly record struct UdpRepr(ushort SourcePort, ushort DestinationPor
         {
             return error;
         }
-        if (!packet.VerifyChecksum(source, destination))
+        if (verifyChecksum && !packet.VerifyChecksum(source, destination))
         {
             return WireError.BadChecksum;
         }

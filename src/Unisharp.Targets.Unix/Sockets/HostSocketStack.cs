@@ -11,9 +11,14 @@ namespace Unisharp.Targets.Unix.Sockets;
 public sealed class HostSocketStack : IStack, ITcp, IUdp
 {
     private readonly IPAddress _bindAddress;
+    private readonly TcpOptions? _tcp;
 
-    public HostSocketStack(Ipv4Address address)
+    /// <param name="tcp">The app's TCP options (buffer sizes, Nagle, keep-alive); the congestion control is the host's.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A TCP option is out of range.</exception>
+    public HostSocketStack(Ipv4Address address, TcpOptions? tcp = null)
     {
+        tcp?.Validate();
+        _tcp = tcp;
         Address = address;
         _bindAddress = new IPAddress(ToNetworkBytes(address));
     }
@@ -31,8 +36,13 @@ public sealed class HostSocketStack : IStack, ITcp, IUdp
         {
             // Not ReuseAddress: on Linux .NET maps it to SO_REUSEPORT too, and two unikernels would share a port.
             socket.Bind(new IPEndPoint(_bindAddress, port));
+            if (_tcp is not null)
+            {
+                // Buffer sizes set before listen() are inherited by accepted sockets, and sized their window scale.
+                Apply(socket, _tcp);
+            }
             socket.Listen(backlog);
-            return new HostTcpListener(socket);
+            return new HostTcpListener(socket, _tcp);
         }
         catch (SocketException e)
         {
@@ -50,8 +60,12 @@ public sealed class HostSocketStack : IStack, ITcp, IUdp
             {
                 socket.Bind(new IPEndPoint(_bindAddress, 0));
             }
+            if (_tcp is not null)
+            {
+                Apply(socket, _tcp);
+            }
             await socket.ConnectAsync(ToEndPoint(remote), cancellationToken).ConfigureAwait(false);
-            return new HostTcpConnection(socket);
+            return new HostTcpConnection(socket, _tcp);
         }
         catch (SocketException e)
         {
@@ -81,6 +95,27 @@ public sealed class HostSocketStack : IStack, ITcp, IUdp
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>Sets the options the host's sockets have: buffer sizes, Nagle and keep-alive with its timers.</summary>
+    internal static void Apply(Socket socket, TcpOptions options)
+    {
+        if (options.ReceiveBufferSize is { } receive)
+        {
+            socket.ReceiveBufferSize = receive;
+        }
+        if (options.SendBufferSize is { } send)
+        {
+            socket.SendBufferSize = send;
+        }
+        socket.NoDelay = options.NoDelay;
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, options.KeepAlive);
+        if (options.KeepAlive)
+        {
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, (int)options.KeepAliveIdle.TotalSeconds);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, (int)options.KeepAliveInterval.TotalSeconds);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, options.KeepAliveProbes);
+        }
+    }
 
     internal static byte[] ToNetworkBytes(Ipv4Address address)
     {

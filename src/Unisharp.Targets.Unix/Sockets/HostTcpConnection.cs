@@ -9,10 +9,15 @@ internal sealed class HostTcpConnection : ITcpConnection
     private readonly Socket _socket;
     private int _closed;
 
-    public HostTcpConnection(Socket socket)
+    /// <param name="options">The app's TCP options; without them Nagle is off, as the host stack has always run.</param>
+    public HostTcpConnection(Socket socket, TcpOptions? options = null)
     {
         _socket = socket;
-        _socket.NoDelay = true;
+        _socket.NoDelay = options?.NoDelay ?? true;
+        if (options is not null)
+        {
+            HostSocketStack.Apply(socket, options);
+        }
         LocalEndpoint = HostSocketStack.FromEndPoint(socket.LocalEndPoint);
         RemoteEndpoint = HostSocketStack.FromEndPoint(socket.RemoteEndPoint);
     }
@@ -20,6 +25,18 @@ internal sealed class HostTcpConnection : ITcpConnection
     public Ipv4Endpoint LocalEndpoint { get; }
 
     public Ipv4Endpoint RemoteEndpoint { get; }
+
+    public bool NoDelay
+    {
+        get => _socket.NoDelay;
+        set => _socket.NoDelay = value;
+    }
+
+    public bool KeepAlive
+    {
+        get => (int)_socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive)! != 0;
+        set => _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, value);
+    }
 
     public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {

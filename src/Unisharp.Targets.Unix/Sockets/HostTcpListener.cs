@@ -4,7 +4,7 @@ using Unisharp.Net;
 namespace Unisharp.Targets.Unix.Sockets;
 
 /// <summary>A listening host socket.</summary>
-internal sealed class HostTcpListener(Socket socket) : ITcpListener
+internal sealed class HostTcpListener(Socket socket, TcpOptions? options = null) : ITcpListener
 {
     private volatile bool _disposed;
 
@@ -19,7 +19,7 @@ internal sealed class HostTcpListener(Socket socket) : ITcpListener
         try
         {
             var accepted = await socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
-            return new HostTcpConnection(accepted);
+            return new HostTcpConnection(accepted, options);
         }
         catch (SocketException e)
         {

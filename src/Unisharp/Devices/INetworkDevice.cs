@@ -5,7 +5,7 @@ namespace Unisharp.Devices;
 /// <summary>
 /// An Ethernet device: the unikernel's network card. Frames move without copies or allocations:
 /// <see cref="TryReceive{THandler}"/> lends the caller the received frame for the duration of a call,
-/// and <see cref="TryTransmit{TBuilder}"/> asks for a length and lets the caller build the frame in
+/// and <see cref="TryTransmit{TBuilder}(int, ref TBuilder)"/> asks for a length and lets the caller build the frame in
 /// the device's own buffer (smoltcp's receive and transmit tokens).
 /// </summary>
 /// <remarks>
@@ -36,6 +36,15 @@ public interface INetworkDevice : IDisposable
     bool TryTransmit<TBuilder>(int length, ref TBuilder builder) where TBuilder : IFrameBuilder, allows ref struct;
 
     /// <summary>
+    /// As <see cref="TryTransmit{TBuilder}(int, ref TBuilder)"/>, for a frame with <paramref name="offload"/> metadata:
+    /// a partial checksum to complete or a large TCP segment to cut. Callers pass metadata only as the device's
+    /// <see cref="Capabilities"/> allow; a device without offload takes only plain frames.
+    /// </summary>
+    /// <exception cref="NotSupportedException">Metadata given to a device that does not offload.</exception>
+    bool TryTransmit<TBuilder>(int length, in FrameOffload offload, ref TBuilder builder) where TBuilder : IFrameBuilder, allows ref struct =>
+        offload.IsNone ? TryTransmit(length, ref builder) : throw new NotSupportedException($"device {Name} does not offload");
+
+    /// <summary>
     /// Blocks until a frame is pending, <paramref name="timeout"/> has passed or <see cref="Wake"/> is called.
     /// Returns true when a frame may be pending.
     /// </summary>
@@ -49,9 +58,15 @@ public interface INetworkDevice : IDisposable
 public interface IFrameHandler
 {
     void Handle(Span<byte> frame);
+
+    /// <summary>
+    /// Takes a frame that carries <paramref name="offload"/> metadata (a partial or verified checksum, a segment
+    /// larger than the MTU). Devices call it only for such frames, and only when their capabilities say they offload.
+    /// </summary>
+    void Handle(Span<byte> frame, in FrameOffload offload) => Handle(frame);
 }
 
-/// <summary>Writes a frame into the buffer lent by <see cref="INetworkDevice.TryTransmit{TBuilder}"/>.</summary>
+/// <summary>Writes a frame into the buffer lent by <see cref="INetworkDevice.TryTransmit{TBuilder}(int, ref TBuilder)"/>.</summary>
 public interface IFrameBuilder
 {
     void Build(Span<byte> frame);

@@ -37,5 +37,7 @@ public static class NetworkDeviceExtensions
             frame[..n].CopyTo(_destination);
             Length = n;
         }
+
+        public void Handle(Span<byte> frame, in FrameOffload offload) => Handle(frame);
     }
 }

@@ -1,3 +1,5 @@
+using System.IO.Pipelines;
+
 namespace Unisharp.Net;
 
 /// <summary>
@@ -23,6 +25,32 @@ public interface ITcpConnection : IAsyncDisposable
     /// <summary>Drops the connection at once with a reset; unsent data is discarded.</summary>
     void Abort();
 
+    /// <summary>Disables Nagle's algorithm (RFC 896) on this connection: small writes go out at once.</summary>
+    /// <exception cref="NotSupportedException">Setting it on a connection that has no such switch.</exception>
+    bool NoDelay
+    {
+        get => false;
+        set => throw new NotSupportedException("this connection has no Nagle switch");
+    }
+
+    /// <summary>Keep-alive probes on this connection while it is idle (RFC 9293 §3.8.4).</summary>
+    /// <exception cref="NotSupportedException">Setting it on a connection that has no such switch.</exception>
+    bool KeepAlive
+    {
+        get => false;
+        set => throw new NotSupportedException("this connection has no keep-alive switch");
+    }
+
     /// <summary>A <see cref="Stream"/> over this connection; disposing the stream closes the connection gracefully.</summary>
     Stream GetStream() => new TcpConnectionStream(this);
+
+    /// <summary>
+    /// An <see cref="IDuplexPipe"/> over this connection, which it then owns (Kestrel's transport seam).
+    /// <see cref="IDuplexPipe.Input"/> holds what arrives and completes at the peer's FIN (with a
+    /// <see cref="NetworkException"/> on a reset); <see cref="IDuplexPipe.Output"/> sends what is flushed. Completing the
+    /// output sends our FIN; completing it with an exception, or completing the input before the end, aborts the
+    /// connection (a reset). Once both directions are done the connection is disposed.
+    /// </summary>
+    /// <param name="options">Pool, schedulers and pause thresholds for both directions; <see cref="PipeOptions.Default"/> when null.</param>
+    IDuplexPipe AsPipe(PipeOptions? options = null) => new TcpConnectionPipe(this, options ?? PipeOptions.Default);
 }

@@ -15,7 +15,7 @@ public class ProtocolPlugInTests
 
         public IpProtocol Protocol => IpProtocol.Tcp;
 
-        public void Process(in Ipv4Repr ip, Span<byte> payload, Instant now)
+        public void Process(in Ipv4Repr ip, Span<byte> payload, bool checksumTrusted, Instant now)
         {
             Received.Add((ip, payload.ToArray()));
             // Answer through the interface, as TCP will.

@@ -2,6 +2,7 @@ using Unisharp.Devices;
 using Unisharp.Hosting;
 using Unisharp.Logging;
 using Unisharp.Net.Tests.Interop;
+using Unisharp.Targets.Unix.Network;
 
 namespace Unisharp.Net.Tests.Tcp;
 
@@ -21,6 +22,7 @@ public sealed class TcpLinuxPeerTests
     {
         public NetworkNamespace Namespace => ns;
         public DirectStack Stack => stack;
+        public INetworkDevice Device => device;
 
         public async ValueTask DisposeAsync()
         {
@@ -30,7 +32,9 @@ public sealed class TcpLinuxPeerTests
         }
     }
 
-    private static Peer Start(bool tap)
+    /// <param name="offload">With <paramref name="tap"/>: the unix target's <see cref="TapDevice"/> with offload on or off
+    /// instead of the tests' plain TAP device.</param>
+    private static Peer Start(bool tap, bool? offload = null)
     {
         var ns = NetworkNamespace.Create();
         try
@@ -44,7 +48,9 @@ public sealed class TcpLinuxPeerTests
                 ns.Ip("link", "set", TapName, "address", "02:00:00:00:04:0a");
                 ns.Ip("addr", "add", $"{NetworkNamespace.LinuxAddress}/24", "dev", TapName);
                 ns.Ip("link", "set", TapName, "up");
-                device = ns.Inside(() => TapTestDevice.Open(TapName, NetworkNamespace.OurMac));
+                device = offload is { } on
+                    ? ns.Inside(() => TapDevice.Open(TapName, NetworkNamespace.OurMac, on))
+                    : ns.Inside(() => TapTestDevice.Open(TapName, NetworkNamespace.OurMac));
             }
             else
             {
@@ -81,10 +87,35 @@ public sealed class TcpLinuxPeerTests
     [LinuxFact("nc")]
     public Task Connect_ToLinuxNcListenerOverVeth_ByteExact() => ConnectSendsToNc(tap: false);
 
-    private static async Task ListenerReceivesFromNc(bool tap)
+    [LinuxFact("nc")]
+    public async Task Listener_LinuxNcSendsOverTapWithOffload_ByteExactInLargeSegments()
     {
-        await using var peer = Start(tap);
-        byte[] data = TcpNet.RandomBytes(2 << 20, 99);
+        var tap = (TapDevice)await ListenerReceivesFromNc(tap: true, offload: true, length: 16 << 20);
+        Assert.True(tap.Capabilities.SegmentationOffload);
+        Assert.True(tap.LargeFramesReceived > 0, "Linux sent no segment over the MTU");
+    }
+
+    [LinuxFact("nc")]
+    public async Task Listener_LinuxNcSendsOverTapWithoutOffload_ByteExactInPlainFrames()
+    {
+        var tap = (TapDevice)await ListenerReceivesFromNc(tap: true, offload: false, length: 4 << 20);
+        Assert.False(tap.Capabilities.SegmentationOffload);
+        Assert.Equal(0, tap.LargeFramesReceived);
+    }
+
+    [LinuxFact("nc")]
+    public async Task Connect_ToLinuxNcListenerOverTapWithOffload_ByteExactInLargeSegments()
+    {
+        var tap = (TapDevice)await ConnectSendsToNc(tap: true, offload: true, length: 16 << 20);
+        Assert.True(tap.LargeFramesSent > 0, "we sent no segment over the MTU");
+        Assert.Equal(0, tap.TransmitDrops);
+    }
+
+    /// <summary>Returns the device, for checks after the connection is gone.</summary>
+    private static async Task<INetworkDevice> ListenerReceivesFromNc(bool tap, bool? offload = null, int length = 2 << 20)
+    {
+        await using var peer = Start(tap, offload);
+        byte[] data = TcpNet.RandomBytes(length, 99);
         string input = TempFile(peer, "in");
         await File.WriteAllBytesAsync(input, data);
         try
@@ -110,6 +141,8 @@ public sealed class TcpLinuxPeerTests
             await connection.ShutdownWriteAsync();
             Assert.True(nc.WaitForExit(10_000), "nc did not finish after our FIN");
             Assert.Equal(0, nc.ExitCode);
+            Assert.Equal(0, peer.Stack.TcpLayer.Stats.BadChecksums);
+            return peer.Device;
         }
         finally
         {
@@ -117,10 +150,10 @@ public sealed class TcpLinuxPeerTests
         }
     }
 
-    private static async Task ConnectSendsToNc(bool tap)
+    private static async Task<INetworkDevice> ConnectSendsToNc(bool tap, bool? offload = null, int length = 2 << 20)
     {
-        await using var peer = Start(tap);
-        byte[] data = TcpNet.RandomBytes(2 << 20, 98);
+        await using var peer = Start(tap, offload);
+        byte[] data = TcpNet.RandomBytes(length, 98);
         string output = TempFile(peer, "out");
         try
         {
@@ -151,6 +184,7 @@ public sealed class TcpLinuxPeerTests
 
             Assert.Equal(data.Length, received.Length);
             Assert.True(data.AsSpan().SequenceEqual(received), "the bytes differ");
+            return peer.Device;
         }
         finally
         {

@@ -41,7 +41,7 @@ internal sealed class TcpNet
         byte[] bytes = new byte[segment.BufferLength];
         segment.Emit(bytes, payload, source, stack.Address);
         var ip = new Ipv4Repr(source, stack.Address, IpProtocol.Tcp, bytes.Length);
-        stack.TcpLayer.Process(ip, bytes, Network.Now);
+        stack.TcpLayer.Process(ip, bytes, false, Network.Now);
     }
 
     public static TcpNet Create(ulong seed, LinkConditions link = default, TcpSettings? settingsA = null, TcpSettings? settingsB = null)

@@ -113,16 +113,34 @@ public class TcpTransferTests
     [InlineData(0.05)]
     public void Transfer_Cubic_ByteExact(double loss)
     {
-        var cubic = new Unisharp.Net.Tcp.TcpSettings { CongestionControl = Unisharp.Net.Tcp.TcpCongestionControl.Cubic };
+        var cubic = new Unisharp.Net.Tcp.TcpSettings { CongestionControl = TcpCongestionControl.Cubic };
         var net = TcpNet.Create(12, s_lan with { Loss = loss }, cubic, cubic);
 
         Transfer(net, 4 << 20, Duration.FromSeconds(300));
     }
 
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.01)]
+    public void Transfer_Reno_ByteExact(double loss)
+    {
+        var reno = new Unisharp.Net.Tcp.TcpSettings { CongestionControl = TcpCongestionControl.Reno };
+        var net = TcpNet.Create(14, s_lan with { Loss = loss }, reno, reno);
+
+        Transfer(net, 4 << 20, Duration.FromSeconds(300));
+    }
+
+    [Fact]
+    public void Settings_Default_IsCubic()
+    {
+        Assert.Equal(TcpCongestionControl.Cubic, new Unisharp.Net.Tcp.TcpSettings().CongestionControl);
+        Assert.Equal(TcpCongestionControl.Cubic, new TcpOptions().CongestionControl);
+    }
+
     [Fact]
     public void Cubic_AfterLoss_SsthreshIsSevenTenthsOfWindow()
     {
-        var cubic = new Unisharp.Net.Tcp.TcpSettings { CongestionControl = Unisharp.Net.Tcp.TcpCongestionControl.Cubic };
+        var cubic = new Unisharp.Net.Tcp.TcpSettings { CongestionControl = TcpCongestionControl.Cubic };
         var net = TcpNet.Create(13, s_lan, cubic, cubic);
         var (client, server) = net.Connect(net.B.Tcp.Listen(80));
         var socket = TcpNet.SocketOf(client);

@@ -66,7 +66,8 @@ public sealed class FaultInjectorDevice : INetworkDevice
 
     public MacAddress MacAddress => _inner.MacAddress;
 
-    public NetworkDeviceCapabilities Capabilities => _inner.Capabilities;
+    /// <summary>The inner device's, without offload: frames pass through here plain (open the inner device without offload).</summary>
+    public NetworkDeviceCapabilities Capabilities => _inner.Capabilities with { ChecksumOffload = false, SegmentationOffload = false };
 
     public FaultOptions Options => _options;
 

@@ -68,7 +68,8 @@ public sealed class PcapWriterDevice : INetworkDevice
 
     public MacAddress MacAddress => _inner.MacAddress;
 
-    public NetworkDeviceCapabilities Capabilities => _inner.Capabilities;
+    /// <summary>The inner device's, without offload: frames pass through here plain (open the inner device without offload).</summary>
+    public NetworkDeviceCapabilities Capabilities => _inner.Capabilities with { ChecksumOffload = false, SegmentationOffload = false };
 
     /// <summary>Frames recorded so far, in both directions.</summary>
     public long FramesWritten => _writer.FramesWritten;

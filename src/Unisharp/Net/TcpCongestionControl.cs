@@ -1,0 +1,11 @@
+namespace Unisharp.Net;
+
+/// <summary>How a TCP sender's congestion window grows between losses.</summary>
+public enum TcpCongestionControl
+{
+    /// <summary>RFC 5681 slow start and congestion avoidance (one segment per RTT), NewReno/SACK recovery.</summary>
+    Reno,
+
+    /// <summary>RFC 9438 CUBIC: window growth by a cubic function of the time since the last loss (the default, as on Linux).</summary>
+    Cubic,
+}

@@ -1,0 +1,54 @@
+namespace Unisharp.Net;
+
+/// <summary>
+/// The TCP settings an app may choose, for our stack and (where the host allows) the host's sockets. The defaults
+/// suit a small server; every connection starts with <see cref="NoDelay"/> and <see cref="KeepAlive"/> and may change
+/// them (<see cref="ITcpConnection.NoDelay"/>, <see cref="ITcpConnection.KeepAlive"/>).
+/// </summary>
+public sealed record TcpOptions
+{
+    /// <summary>
+    /// Bytes a connection buffers on receive: the most it advertises as its window. Null for the stack's default
+    /// (256 KiB on ours; on host sockets Linux's autotuning, which a set size turns off).
+    /// </summary>
+    public int? ReceiveBufferSize { get; init; }
+
+    /// <summary>Bytes a connection buffers on send, written but not yet acknowledged. Null for the stack's default (as above).</summary>
+    public int? SendBufferSize { get; init; }
+
+    /// <summary>Disables Nagle's algorithm (RFC 896) on new connections: small writes go out at once. Default off.</summary>
+    public bool NoDelay { get; init; }
+
+    /// <summary>Keep-alive probes on new connections (RFC 9293 §3.8.4); off by default, as RFC 1122 §4.2.3.6 requires.</summary>
+    public bool KeepAlive { get; init; }
+
+    /// <summary>Idle time before the first keep-alive probe. Default 2 hours.</summary>
+    public TimeSpan KeepAliveIdle { get; init; } = TimeSpan.FromHours(2);
+
+    /// <summary>Time between unanswered probes. Default 75 s.</summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(75);
+
+    /// <summary>Unanswered probes before the connection is dropped. Default 9.</summary>
+    public int KeepAliveProbes { get; init; } = 9;
+
+    /// <summary>How the congestion window grows (our stack only). Default CUBIC.</summary>
+    public TcpCongestionControl CongestionControl { get; init; } = TcpCongestionControl.Cubic;
+
+    /// <exception cref="ArgumentOutOfRangeException">A buffer under 4 KiB or over 64 MiB, or a keep-alive value out of range.</exception>
+    public void Validate()
+    {
+        if (ReceiveBufferSize is { } receive)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(receive, 4096, nameof(ReceiveBufferSize));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(receive, 64 << 20, nameof(ReceiveBufferSize));
+        }
+        if (SendBufferSize is { } send)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(send, 4096, nameof(SendBufferSize));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(send, 64 << 20, nameof(SendBufferSize));
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(KeepAliveIdle, TimeSpan.FromSeconds(1));
+        ArgumentOutOfRangeException.ThrowIfLessThan(KeepAliveInterval, TimeSpan.FromSeconds(1));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(KeepAliveProbes);
+    }
+}
