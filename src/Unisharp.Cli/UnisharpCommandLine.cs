@@ -107,11 +107,16 @@ internal static class UnisharpCommandLine
                 Description = "qemu, firecracker: make the TAP in this existing network namespace (it gets no address) instead of one of its own.",
                 HelpName = "NAME",
             };
+            var offload = new Option<string?>("--net-offload")
+            {
+                Description = "unix, TAP: checksum and segmentation offload (64 KiB TCP segments) on or off. [default: on]",
+                HelpName = "on|off",
+            };
             var command = new Command("run", "Build the app if needed and run it (qemu, firecracker: boot its image under QEMU, serial console here); its exit code becomes ours.")
-            { dir, t, n, d, pcap, fault, debug, mem, cpus, netns, noBuild, v, b };
+            { dir, t, n, d, pcap, fault, offload, debug, mem, cpus, netns, noBuild, v, b };
             command.SetAction((r, ct) => RunCommand.ExecuteAsync(r.GetValue(dir), r.GetValue(t), r.GetValue(n), r.GetValue(d) ?? [], r.GetValue(b) ?? [],
                 new RunCommand.Extras(r.GetValue(pcap), r.GetValue(fault), r.GetValue(noBuild), r.GetValue(v),
-                    r.GetValue(debug), r.GetValue(mem), r.GetValue(cpus), r.GetValue(netns)), ct));
+                    r.GetValue(debug), r.GetValue(mem), r.GetValue(cpus), r.GetValue(netns), r.GetValue(offload)), ct));
             root.Subcommands.Add(command);
         }
         {

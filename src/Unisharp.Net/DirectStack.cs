@@ -55,7 +55,9 @@ public sealed class DirectStack : IStack
     public static DirectStack Start(StackOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var stack = new DirectStack(options, threaded: true);
+        var stack = options.Tcp is { } tcp
+            ? new DirectStack(options, threaded: true, Unisharp.Net.Tcp.TcpSettings.From(tcp))
+            : new DirectStack(options, threaded: true);
         stack._thread!.Start();
         return stack;
     }
@@ -75,7 +77,7 @@ public sealed class DirectStack : IStack
     public static DirectStack CreateManual(StackOptions options, TcpOptions? tcp = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new DirectStack(options, threaded: false, tcp is null ? null : Unisharp.Net.Tcp.TcpSettings.From(tcp));
+        return new DirectStack(options, threaded: false, (tcp ?? options.Tcp) is { } settings ? Unisharp.Net.Tcp.TcpSettings.From(settings) : null);
     }
 
     /// <summary>Builds a manual stack with TCP limits and timers other than the defaults (tests, simulations).</summary>

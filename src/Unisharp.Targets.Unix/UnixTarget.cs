@@ -183,7 +183,7 @@ public sealed class UnixTarget : UnikernelTarget
                 else
                 {
                     var address = request.Ip.Address?.Address ?? Ipv4Address.Any;
-                    stack = new HostSocketStack(address);
+                    stack = new HostSocketStack(address, request.Tcp);
                     request.Log.Info("unix", $"network: host sockets on {(address.IsUnspecified ? "all addresses" : address.ToString())}");
                 }
             }

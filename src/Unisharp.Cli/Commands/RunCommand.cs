@@ -10,12 +10,12 @@ internal static class RunCommand
 {
     /// <summary>The rest of run's options; the last four are for the microVM targets.</summary>
     public readonly record struct Extras(string? Pcap, string? NetFault, bool NoBuild, bool Verbose,
-        bool Debug = false, int? MemoryMib = null, int? Cpus = null, string? Netns = null);
+        bool Debug = false, int? MemoryMib = null, int? Cpus = null, string? Netns = null, string? NetOffload = null);
 
     public static async Task<int> ExecuteAsync(string? appDirectory, string? target, string? net, IReadOnlyList<string> disks,
         IReadOnlyList<string> bootArguments, Extras extras, CancellationToken cancellationToken)
     {
-        var (pcap, netFault, noBuild, verbose, _, _, _, _) = extras;
+        var (pcap, netFault, noBuild, verbose, _, _, _, _, netOffload) = extras;
         var app = AppProject.Open(appDirectory);
         var configuration = AppConfiguration.Load(app.Directory);
         string chosen = TargetCatalog.Require(target ?? configuration?.Target);
@@ -24,8 +24,16 @@ internal static class RunCommand
         var boot = bootArguments.Count > 0 ? bootArguments : configuration?.BootArguments ?? [];
         RunOptions.CheckNet(net);
         RunOptions.CheckDisks(allDisks);
+        if (netOffload is not null && netOffload is not ("on" or "off"))
+        {
+            throw new CliException($"invalid value '{netOffload}' for --net-offload: on or off", CliException.Usage);
+        }
         if (TargetCatalog.IsMicroVm(chosen))
         {
+            if (netOffload is not null)
+            {
+                throw new CliException("--net-offload is for the unix target's TAP device", CliException.Usage);
+            }
             return await MicroVmRunCommand.ExecuteAsync(app, chosen, net, allDisks, boot, extras, cancellationToken).ConfigureAwait(false);
         }
         if (extras.Debug || extras.MemoryMib is not null || extras.Cpus is not null || extras.Netns is not null)
@@ -58,6 +66,10 @@ internal static class RunCommand
         if (netFault is not null)
         {
             start.ArgumentList.Add($"--net-fault={netFault}");
+        }
+        if (netOffload is not null)
+        {
+            start.ArgumentList.Add($"--net-offload={netOffload}");
         }
         start.ArgumentList.Add("--");
         foreach (string argument in boot)

@@ -19,6 +19,9 @@ public sealed class DeviceRequest
     public required IpConfiguration Ip { get; init; }
 
     public required Logger Log { get; init; }
+
+    /// <summary>The app's TCP settings, for a target whose stack is the host's; null for the defaults.</summary>
+    public TcpOptions? Tcp { get; init; }
 }
 
 /// <summary>The IPv4 configuration a stack starts with: static, or DHCP when <see cref="Address"/> is null.</summary>

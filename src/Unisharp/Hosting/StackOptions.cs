@@ -11,4 +11,7 @@ public sealed class StackOptions
     public required IEntropy Entropy { get; init; }
     public required IpConfiguration Ip { get; init; }
     public required Logger Log { get; init; }
+
+    /// <summary>The app's TCP settings (<see cref="UnikernelBuilder.UseStack(Unisharp.Net.TcpOptions)"/>); null for the stack's defaults.</summary>
+    public Unisharp.Net.TcpOptions? Tcp { get; init; }
 }

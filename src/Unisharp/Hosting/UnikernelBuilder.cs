@@ -24,6 +24,7 @@ public sealed class UnikernelBuilder
     private BootArgument<bool>? _dhcp;
     private bool _stack;
     private bool _networkDevice;
+    private TcpOptions? _tcp;
 
     internal UnikernelBuilder(string[] args, string name, UnikernelTarget? target)
     {
@@ -56,6 +57,14 @@ public sealed class UnikernelBuilder
             _dhcp = Argument(BootArgument.Bool("dhcp", false, "Get the address by DHCP (the default when --ipv4 is not given)."));
         }
         return this;
+    }
+
+    /// <summary>As <see cref="UseStack()"/>, with the app's TCP settings (buffer sizes, no-delay, keep-alive, congestion control).</summary>
+    public UnikernelBuilder UseStack(TcpOptions tcp)
+    {
+        ArgumentNullException.ThrowIfNull(tcp);
+        _tcp = tcp;
+        return UseStack();
     }
 
     /// <summary>The app sends and receives raw Ethernet frames itself.</summary>
@@ -121,7 +130,7 @@ public sealed class UnikernelBuilder
         TargetDevices devices;
         try
         {
-            devices = await _target.OpenAsync(new DeviceRequest { Stack = _stack, NetworkDevice = _networkDevice, Disks = _disks, Ip = ip, Log = log }, stop.Token).ConfigureAwait(false);
+            devices = await _target.OpenAsync(new DeviceRequest { Stack = _stack, NetworkDevice = _networkDevice, Disks = _disks, Ip = ip, Log = log, Tcp = _tcp }, stop.Token).ConfigureAwait(false);
         }
         catch (BootArgumentException e)
         {
@@ -144,7 +153,7 @@ public sealed class UnikernelBuilder
                     log.Error("host", "the app needs a network stack, but this image has none for the network device it was given; use --net socket");
                     return 1;
                 }
-                stack = Unikernel.StackFactory(new StackOptions { Device = devices.Network, Clock = devices.Clock, Entropy = devices.Entropy, Ip = ip, Log = log });
+                stack = Unikernel.StackFactory(new StackOptions { Device = devices.Network, Clock = devices.Clock, Entropy = devices.Entropy, Ip = ip, Log = log, Tcp = _tcp });
                 devices.Own(stack);
             }
             log.Debug("host", $"{Name} starting on target {_target.Name}");

@@ -32,7 +32,7 @@ public sealed class UnikernelContext
     /// <summary>Cancelled when the unikernel is asked to stop (Ctrl-C, SIGTERM, power button).</summary>
     public CancellationToken Stopping { get; }
 
-    /// <summary>The TCP/IP stack; the app must have called <see cref="UnikernelBuilder.UseStack"/>.</summary>
+    /// <summary>The TCP/IP stack; the app must have called <see cref="UnikernelBuilder.UseStack()"/>.</summary>
     public IStack Stack => _stack ?? throw new InvalidOperationException("the app did not ask for a network stack: call UseStack() on the builder");
 
     /// <summary>The Ethernet device; the app must have called <see cref="UnikernelBuilder.UseNetworkDevice"/>.</summary>
