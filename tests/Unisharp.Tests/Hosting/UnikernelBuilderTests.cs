@@ -127,6 +127,15 @@ public sealed class UnikernelBuilderTests
         Assert.Contains("UseBlock(\"0\")", error!.Message);
     }
 
+    [Fact]
+    public void UseStack_WithTcpOptions_ReachesTheTarget()
+    {
+        var tcp = new Unisharp.Net.TcpOptions { NoDelay = true, ReceiveBufferSize = 1 << 20 };
+        var target = new FakeTarget();
+        ConsoleCapture.Run(() => new UnikernelBuilder([], "t", target).UseStack(tcp).Run(_ => Task.CompletedTask));
+        Assert.Same(tcp, target.Request?.Tcp);
+    }
+
     private sealed class FakeTarget : UnikernelTarget
     {
         public bool SawDeviceOption { get; private set; }
