@@ -65,6 +65,20 @@ internal static unsafe partial class BlockNative
     [LibraryImport("libc", EntryPoint = "pwrite64", SetLastError = true)]
     public static partial nint Pwrite(int fd, byte* buffer, nuint count, long offset);
 
+    /// <summary>One buffer of a vectored transfer (<c>struct iovec</c>).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    /// <summary>A write flag of <c>pwritev2</c> and io_uring: this write is durable when it completes (Linux 4.7).</summary>
+    public const int RWF_DSYNC = 2;
+
+    [LibraryImport("libc", EntryPoint = "pwritev2", SetLastError = true)]
+    public static partial nint Pwritev2(int fd, IoVec* vectors, int count, long offset, int flags);
+
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     public static partial int Fdatasync(int fd);
 

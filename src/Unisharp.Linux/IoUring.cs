@@ -25,7 +25,6 @@ internal sealed unsafe class IoUring : IDisposable
     private const byte IORING_OP_READ = 22;
     private const byte IORING_OP_WRITE = 23;
     private const uint IORING_FSYNC_DATASYNC = 1;
-    private const uint RWF_DSYNC = 2;
     private const uint IORING_ENTER_GETEVENTS = 1;
     private const uint IORING_FEAT_SINGLE_MMAP = 1;
     private const uint IORING_SETUP_COOP_TASKRUN = 1 << 8;
@@ -151,7 +150,7 @@ internal sealed unsafe class IoUring : IDisposable
         Submit(fd, IORING_OP_READ, address, (uint)length, (ulong)offset, 0);
 
     public ValueTask<int> WriteAsync(int fd, nint address, int length, long offset, bool forceUnitAccess) =>
-        Submit(fd, IORING_OP_WRITE, address, (uint)length, (ulong)offset, forceUnitAccess ? RWF_DSYNC : 0);
+        Submit(fd, IORING_OP_WRITE, address, (uint)length, (ulong)offset, forceUnitAccess ? (uint)BlockNative.RWF_DSYNC : 0);
 
     public ValueTask<int> FlushAsync(int fd) => Submit(fd, IORING_OP_FSYNC, 0, 0, 0, IORING_FSYNC_DATASYNC);
 

@@ -16,12 +16,13 @@ internal sealed unsafe class ThreadPoolFileIo(int fd) : IFileIo
     public ValueTask<int> WriteAsync(nint address, int length, long offset, bool forceUnitAccess) =>
         new(Task.Run(() =>
         {
-            int result = Result(BlockNative.Pwrite(fd, (byte*)address, (nuint)length, offset));
-            if (result > 0 && forceUnitAccess && BlockNative.Fdatasync(fd) < 0)
+            if (!forceUnitAccess)
             {
-                return -Marshal.GetLastPInvokeError();
+                return Result(BlockNative.Pwrite(fd, (byte*)address, (nuint)length, offset));
             }
-            return result;
+            // A FUA write of this range alone, as io_uring's RWF_DSYNC, not a flush of the whole file.
+            var vector = new BlockNative.IoVec { Base = (void*)address, Length = (nuint)length };
+            return Result(BlockNative.Pwritev2(fd, &vector, 1, offset, BlockNative.RWF_DSYNC));
         }));
 
     public ValueTask<int> FlushAsync() =>
