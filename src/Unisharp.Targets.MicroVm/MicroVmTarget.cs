@@ -144,7 +144,7 @@ public sealed class MicroVmTarget : UnikernelTarget
             foreach (string name in request.Disks)
             {
                 var option = _disks[name];
-                var disk = new BlockIoScheduler(GuestBlockDevice.Open(name, option.Device, option.ReadOnly));
+                var disk = new BlockIoScheduler(GuestBlockDevice.Open(name, option.Device, option.ReadOnly, log: request.Log));
                 disks.Add(name, disk);
                 request.Log.Info(Name, $"disk {name}: {option.DevicePath}, {disk.Info.SectorCount} sectors of {disk.Info.SectorSize} bytes{(disk.Info.ReadOnly ? ", read-only" : "")}");
             }

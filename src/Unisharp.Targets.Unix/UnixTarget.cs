@@ -3,7 +3,7 @@ using Unisharp.Devices;
 using Unisharp.Devices.Middleware;
 using Unisharp.Hosting;
 using Unisharp.Net;
-using Unisharp.Targets.Unix.Block;
+using Unisharp.Linux;
 using Unisharp.Targets.Unix.Network;
 using Unisharp.Targets.Unix.Sockets;
 
