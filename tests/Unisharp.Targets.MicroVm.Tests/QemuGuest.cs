@@ -56,9 +56,12 @@ internal sealed class QemuGuest : IAsyncDisposable
         {
             "-M", machine, "-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
             "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-            "-netdev", $"tap,id=n0,ifname={tap},script=no,downscript=no",
-            // -M pc has PCI; -M microvm only virtio-mmio, announced to the kernel on the command line QEMU appends.
-            "-device", $"{(machine == "microvm" ? "virtio-net-device" : "virtio-net-pci")},netdev=n0,mac={mac}",
+            // vnet_hdr=off: no checksum or segmentation offload towards the guest, whose raw socket would
+            // otherwise see TCP and UDP frames with partial checksums (or larger than the MTU) from the host.
+            "-netdev", $"tap,id=n0,ifname={tap},script=no,downscript=no,vnet_hdr=off",
+            // -M pc has PCI (romfile= skips the iPXE boot ROM); -M microvm only virtio-mmio, announced to the
+            // kernel by the virtio_mmio.device= words QEMU appends to the command line.
+            "-device", machine == "microvm" ? $"virtio-net-device,netdev=n0,mac={mac}" : $"virtio-net-pci,netdev=n0,mac={mac},romfile=",
         };
         if (serialFile is not null)
         {
