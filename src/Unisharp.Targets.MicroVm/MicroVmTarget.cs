@@ -43,7 +43,7 @@ public sealed class MicroVmTarget : UnikernelTarget
         new("--NAME=VALUE", "On the kernel command line: a boot argument of the app."),
         new("disk.NAME=vdX[:ro]", "On the kernel command line: disk NAME is the guest's /dev/vdX; ':ro' opens it read-only."),
         new("unisharp.net=IFNAME", $"On the kernel command line: the network interface. [default: {DefaultInterface}]"),
-        new("unisharp.rxring=off", "On the kernel command line: receive with one recv per frame instead of the TPACKET_V3 ring (for comparison)."),
+        new("unisharp.rxring=v2|v3|off", "On the kernel command line: receive through a TPACKET_V2 or V3 ring, or one recv per frame. [default: v2]"),
         new("unisharp.pcap=TTY", "On the kernel command line: write every frame in and out of the network card to serial port TTY (e.g. ttyS1), in pcap format."),
     ];
 
@@ -85,8 +85,8 @@ public sealed class MicroVmTarget : UnikernelTarget
     /// </summary>
     public string? PcapPort { get; private set; }
 
-    /// <summary>False with <c>unisharp.rxring=off</c>: the network card receives with recv, not the PACKET_MMAP ring.</summary>
-    public bool ReceiveRing { get; private set; } = true;
+    /// <summary>How the network card receives: <c>unisharp.rxring=v2</c> (the default), <c>v3</c> or <c>off</c> (recv).</summary>
+    public PacketReceiveMode ReceiveMode { get; private set; } = PacketSocketDevice.DefaultReceiveMode;
 
     /// <summary>QEMU has the isa-debug-exit device our exit code goes to; Firecracker has not.</summary>
     private bool IsQemu => Name == "qemu";
@@ -132,11 +132,12 @@ public sealed class MicroVmTarget : UnikernelTarget
             }
             else if (word.StartsWith("unisharp.rxring=", StringComparison.Ordinal))
             {
-                ReceiveRing = word["unisharp.rxring=".Length..] switch
+                ReceiveMode = word["unisharp.rxring=".Length..] switch
                 {
-                    "on" => true,
-                    "off" => false,
-                    _ => throw new BootArgumentException("unisharp.rxring= takes on or off"),
+                    "v2" => PacketReceiveMode.RingV2,
+                    "v3" => PacketReceiveMode.RingV3,
+                    "off" => PacketReceiveMode.Recv,
+                    _ => throw new BootArgumentException("unisharp.rxring= takes v2, v3 or off"),
                 };
             }
             else if (word.StartsWith("unisharp.pcap=", StringComparison.Ordinal))
@@ -169,12 +170,12 @@ public sealed class MicroVmTarget : UnikernelTarget
             if (request.Stack || request.NetworkDevice)
             {
                 // The guest kernel has no TCP/IP: our stack always runs over the raw device.
-                var card = PacketSocketDevice.Open(NetworkInterface, ReceiveRing);
+                var card = PacketSocketDevice.Open(NetworkInterface, ReceiveMode);
                 device = card;
                 request.Log.Info(Name, $"network: {NetworkInterface}, MAC {card.MacAddress}, MTU {card.Capabilities.Mtu}; receive: {card.ReceivePath}");
                 if (card.RingError is not null)
                 {
-                    request.Log.Warning(Name, $"network: no PACKET_MMAP receive ring ({card.RingError}), using recv");
+                    request.Log.Warning(Name, $"network: no PACKET_MMAP receive ring ({card.RingError}): receiving with recv");
                 }
                 if (PcapPort is not null)
                 {

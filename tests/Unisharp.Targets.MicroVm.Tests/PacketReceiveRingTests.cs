@@ -6,7 +6,7 @@ using Unisharp.Testing;
 namespace Unisharp.Targets.MicroVm.Tests;
 
 /// <summary>
-/// The TPACKET_V3 receive ring of <see cref="PacketSocketDevice"/> on this machine's kernel: one end of a veth
+/// The TPACKET_V2 and V3 receive rings of <see cref="PacketSocketDevice"/> on this machine's kernel: one end of a veth
 /// pair in a namespace made for the test, a raw socket on the other end sending numbered frames.
 /// </summary>
 public sealed class PacketReceiveRingTests
@@ -70,54 +70,71 @@ public sealed class PacketReceiveRingTests
     }
 
     [RequiresNamespacesFact]
-    public void Open_Default_ReceivesThroughTheV3Ring()
+    public void Open_Default_ReceivesThroughTheV2Ring()
     {
         using var ns = CreateLink();
         using var device = ns.Inside(() => PacketSocketDevice.Open("vm0"));
 
         Assert.Null(device.RingError);
-        Assert.StartsWith("TPACKET_V3 ring", device.ReceivePath);
+        Assert.StartsWith("TPACKET_V2 ring", device.ReceivePath);
     }
 
     [RequiresNamespacesFact]
-    public void TryReceive_FramesFillingSeveralBlocks_AllArriveInOrderAndIntact()
+    public void TryReceive_V2FramesFillingSeveralBlocks_AllArriveInOrderAndIntact() =>
+        ReceiveManyFrames(PacketReceiveMode.RingV2, "TPACKET_V2 ring");
+
+    [RequiresNamespacesFact]
+    public void TryReceive_V3FramesFillingSeveralBlocks_AllArriveInOrderAndIntact() =>
+        ReceiveManyFrames(PacketReceiveMode.RingV3, "TPACKET_V3 ring");
+
+    private static void ReceiveManyFrames(PacketReceiveMode mode, string path)
     {
         using var ns = CreateLink();
-        using var device = ns.Inside(() => PacketSocketDevice.Open("vm0"));
+        using var device = ns.Inside(() => PacketSocketDevice.Open("vm0", mode));
+        Assert.StartsWith(path, device.ReceivePath);
         using var wire = ns.Inside(() => RawSocket.Open("wire0"));
         WaitForCarrier(device, wire);
 
-        // 400 frames of 1000 bytes: about six of the ring's 64 KiB blocks, fewer than its 16, so none is dropped.
+        // Three rounds of 400 frames of 1000 bytes: each fits the ring (about six of V3's 64 KiB blocks, or 400
+        // of V2's 512 slots), and the rounds together go round it more than once.
         const int count = 400;
-        for (int i = 0; i < count; i++)
-        {
-            wire.Send(Frame(i, 1000));
-        }
         byte[] buffer = new byte[device.Capabilities.MaxFrameLength];
         int next = 0;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (next < count && DateTime.UtcNow < deadline)
+        for (int round = 1; round <= 3; round++)
         {
-            device.WaitForFrame(TimeSpan.FromMilliseconds(200));
-            int n;
-            while ((n = device.Receive(buffer)) > 0)
+            for (int i = next; i < round * count; i++)
             {
-                var frame = buffer.AsSpan(0, n);
-                if (IsOurs(frame) && BitConverter.ToInt32(frame[14..]) >= 0)
+                wire.Send(Frame(i, 1000));
+            }
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (next < round * count && DateTime.UtcNow < deadline)
+            {
+                if (!device.WaitForFrame(TimeSpan.FromMilliseconds(500)))
                 {
-                    Assert.Equal(Frame(next, 1000), frame.ToArray());
-                    next++;
+                    // Measured on a loaded 6.1 host: V3's retire timer now and then leaves a partly filled block
+                    // with the kernel until more frames come. A filler frame (number -1, skipped) moves it on.
+                    wire.Send(Frame(-1, 60));
+                }
+                int n;
+                while ((n = device.Receive(buffer)) > 0)
+                {
+                    var frame = buffer.AsSpan(0, n);
+                    if (IsOurs(frame) && BitConverter.ToInt32(frame[14..]) >= 0)
+                    {
+                        Assert.Equal(Frame(next, 1000), frame.ToArray());
+                        next++;
+                    }
                 }
             }
         }
-        Assert.Equal(count, next);
+        Assert.Equal(3 * count, next);
     }
 
     [RequiresNamespacesFact]
     public void Open_RingOff_ReceivesWithRecv()
     {
         using var ns = CreateLink();
-        using var device = ns.Inside(() => PacketSocketDevice.Open("vm0", receiveRing: false));
+        using var device = ns.Inside(() => PacketSocketDevice.Open("vm0", PacketReceiveMode.Recv));
         using var wire = ns.Inside(() => RawSocket.Open("wire0"));
 
         Assert.StartsWith("recv", device.ReceivePath);

@@ -11,6 +11,7 @@ internal static unsafe partial class PacketMmap
     public const int PACKET_RX_RING = 5;
     public const int PACKET_VERSION = 10;
     public const int PACKET_QDISC_BYPASS = 20;
+    public const int TPACKET_V2 = 1;
     public const int TPACKET_V3 = 2;
 
     public const uint TP_STATUS_KERNEL = 0;
@@ -29,6 +30,11 @@ internal static unsafe partial class PacketMmap
     public const int FrameNextOffset = 0;
     public const int FrameSnapLengthOffset = 12;
     public const int FrameMacOffset = 24;
+
+    // struct tpacket2_hdr: u32 tp_status, tp_len, tp_snaplen; u16 tp_mac, tp_net; u32 tp_sec, tp_nsec; ...
+    public const int Frame2StatusOffset = 0;
+    public const int Frame2SnapLengthOffset = 8;
+    public const int Frame2MacOffset = 12;
 
     /// <summary>struct tpacket_req3: the shape of a TPACKET_V3 ring.</summary>
     [StructLayout(LayoutKind.Sequential)]

@@ -12,10 +12,12 @@ namespace Unisharp.Targets.MicroVm.Network;
 /// wire unchanged. The guest kernel has no TCP/IP (CONFIG_INET=n), so nothing else answers on the link.
 /// </summary>
 /// <remarks>
-/// Frames arrive through a TPACKET_V3 receive ring (<see cref="PacketReceiveRing"/>) shared with the kernel:
-/// lent to the stack in place, with no system call per frame. When the ring cannot be set up the device
-/// falls back to one recv per frame and says why in <see cref="RingError"/>. Frames leave with one send each,
-/// past the (empty) qdisc layer (PACKET_QDISC_BYPASS).
+/// Frames arrive through a PACKET_MMAP receive ring (<see cref="PacketReceiveRing"/>) shared with the kernel:
+/// lent to the stack in place, with no system call per frame while frames keep coming. TPACKET_V2 is the
+/// default: V3's blocks are handed over only when full or at the kernel's next tick, which adds up to 4 ms
+/// to every lone frame on our HZ=250 kernel. When the ring cannot be set up the device falls back to one
+/// recv per frame and says why in <see cref="RingError"/>. Frames leave with one send each, past the
+/// (empty) qdisc layer (PACKET_QDISC_BYPASS).
 /// </remarks>
 public sealed unsafe class PacketSocketDevice : INetworkDevice
 {
@@ -31,6 +33,9 @@ public sealed unsafe class PacketSocketDevice : INetworkDevice
     public const int RingBlockSize = 64 * 1024;
 
     public const int RingBlockCount = 16;
+
+    /// <summary>The receive path unless told otherwise.</summary>
+    public const PacketReceiveMode DefaultReceiveMode = PacketReceiveMode.RingV2;
 
     private PacketSocketDevice(string name, int fd, int wakeFd, MacAddress mac, int mtu, PacketReceiveRing? ring, string? ringError)
     {
@@ -55,7 +60,7 @@ public sealed unsafe class PacketSocketDevice : INetworkDevice
 
     /// <summary>How frames are received, for logs: the ring's shape, or plain recv.</summary>
     public string ReceivePath => _ring is { } ring
-        ? $"TPACKET_V3 ring, {ring.BlockCount} blocks of {ring.BlockSize / 1024} KiB"
+        ? $"TPACKET_V{ring.Version + 1} ring, {ring.BlockCount} blocks of {ring.BlockSize / 1024} KiB"
         : "recv, one frame per call";
 
     /// <summary>Why the receive ring could not be set up, or null when it was (or was not asked for).</summary>
@@ -66,9 +71,9 @@ public sealed unsafe class PacketSocketDevice : INetworkDevice
 
     /// <summary>Brings interface <paramref name="name"/> up and binds a raw socket to it.</summary>
     /// <param name="name">The interface, such as <c>eth0</c>.</param>
-    /// <param name="receiveRing">Receive through a TPACKET_V3 ring (falling back to recv if the kernel refuses it).</param>
+    /// <param name="mode">Receive through a ring (falling back to recv if the kernel refuses it) or with recv.</param>
     /// <exception cref="IOException">No such interface, or the kernel lacks AF_PACKET.</exception>
-    public static PacketSocketDevice Open(string name, bool receiveRing = true)
+    public static PacketSocketDevice Open(string name, PacketReceiveMode mode = DefaultReceiveMode)
     {
         // ETH_P_ALL in network byte order: every protocol, as the frames arrive.
         ushort protocol = BinaryPrimitives.ReverseEndianness(Libc.ETH_P_ALL);
@@ -125,12 +130,12 @@ public sealed unsafe class PacketSocketDevice : INetworkDevice
             // Only an optimization: kernels without it still send.
             Libc.SetSockOpt(fd, Libc.SOL_PACKET, PacketMmap.PACKET_QDISC_BYPASS, &one, sizeof(int));
             string? ringError = null;
-            if (receiveRing)
+            if (mode != PacketReceiveMode.Recv)
             {
                 // Before bind, so that no frame waits in the socket's ordinary queue where the ring never looks.
                 try
                 {
-                    ring = PacketReceiveRing.Create(fd, RingBlockSize, RingBlockCount, frameSize: 2048);
+                    ring = PacketReceiveRing.Create(fd, mode == PacketReceiveMode.RingV3 ? PacketMmap.TPACKET_V3 : PacketMmap.TPACKET_V2, RingBlockSize, RingBlockCount, frameSize: 2048);
                 }
                 catch (IOException e)
                 {
