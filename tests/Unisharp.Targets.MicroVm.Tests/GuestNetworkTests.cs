@@ -60,9 +60,15 @@ public sealed class GuestNetworkTests(EchoImageFixture echo, ITestOutputHelper o
                 Assert.Equal(text.Length, tcp.Stdout.Length);
                 Assert.True(text == tcp.Stdout, "the TCP echo differs from what was sent");
 
-                // UDP: one datagram out, the same one back; nc gives up 3 s after its input ends.
-                var udp = HostCommand.Run("ip", ["netns", "exec", ns.Name, "nc", "-u", "-w", "3", guest, "7"], TimeSpan.FromSeconds(30), "hello over udp\n"u8.ToArray());
+                // UDP: one datagram out, the same one back; nc gives up 5 s after its input ends.
+                var udp = HostCommand.Run("ip", ["netns", "exec", ns.Name, "nc", "-u", "-w", "5", guest, "7"], TimeSpan.FromSeconds(30), "hello over udp\n"u8.ToArray());
                 Assert.Equal("hello over udp\n", udp.Stdout);
+
+                // The guest's capture flushes its records when a frame comes a second or more after the last flush:
+                // one more ping after a pause pushes out everything before it.
+                await Task.Delay(TimeSpan.FromSeconds(1.5));
+                Assert.Equal(0, ns.Exec(TimeSpan.FromSeconds(30), "ping", "-c", "1", "-W", "5", guest).ExitCode);
+                await WaitUntilStillAsync(pcap, TimeSpan.FromSeconds(30));
             }
             finally
             {
@@ -70,8 +76,7 @@ public sealed class GuestNetworkTests(EchoImageFixture echo, ITestOutputHelper o
             }
         }
 
-        // The capture: a pcap file tcpdump reads, with the pings in it (records are flushed at least once a
-        // second while frames flow, so those of the TCP and UDP exchanges after them have pushed them out).
+        // The capture: a pcap file tcpdump reads, with the pings and the TCP echo in it.
         var dump = HostCommand.Run("tcpdump", ["-n", "-r", pcap], TimeSpan.FromSeconds(30));
         output.WriteLine($"tcpdump -n -r {pcap}: {dump.Stdout.Split('\n').Length} lines; {dump.Stderr.Trim()}");
         Assert.True(dump.ExitCode == 0, $"tcpdump cannot read the capture: {dump.Stderr}");
@@ -79,6 +84,23 @@ public sealed class GuestNetworkTests(EchoImageFixture echo, ITestOutputHelper o
         Assert.Contains($"{guest} > {host}: ICMP echo reply", dump.Stdout);
         Assert.Contains($"{guest}.7 > {host}.", dump.Stdout);
         File.Delete(pcap);
+    }
+
+    /// <summary>Waits until the file has stopped growing for a second: the serial port has drained.</summary>
+    private static async Task WaitUntilStillAsync(string path, TimeSpan timeout)
+    {
+        long last = -1;
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            long length = File.Exists(path) ? new FileInfo(path).Length : 0;
+            if (length == last && length > 0)
+            {
+                return;
+            }
+            last = length;
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
     }
 
     private static string NumberedLines(int length)
