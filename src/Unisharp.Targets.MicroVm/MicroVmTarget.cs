@@ -1,5 +1,6 @@
 using Unisharp.Block;
 using Unisharp.Devices;
+using Unisharp.Devices.Middleware;
 using Unisharp.Hosting;
 using Unisharp.Targets.MicroVm.Block;
 using Unisharp.Targets.MicroVm.Guest;
@@ -19,7 +20,9 @@ namespace Unisharp.Targets.MicroVm;
 /// Everything comes from the kernel command line (<c>/proc/cmdline</c>), whose words are read as follows:
 /// a word starting with <c>--</c> is a boot argument of the app (<c>--count=4</c>; give values with <c>=</c>,
 /// and quote spaces: <c>--greeting="hello world"</c>); <c>disk.NAME=DEVICE[:ro]</c> makes disk NAME the
-/// guest's <c>/dev/DEVICE</c>; <c>unisharp.net=IFNAME</c> picks another network interface than eth0; every
+/// guest's <c>/dev/DEVICE</c>; <c>unisharp.net=IFNAME</c> picks another network interface than eth0;
+/// <c>unisharp.pcap=TTY</c> records every frame of the network card, in pcap format, to serial port TTY
+/// (<c>ttyS1</c>: the host attaches that port to a file, see <see cref="PcapPort"/>); every
 /// other word belongs to the kernel. A bare <c>--</c> is ignored. This rule, rather than "everything after
 /// <c>--</c>", keeps working when QEMU's <c>-M microvm</c> and Firecracker append their
 /// <c>virtio_mmio.device=</c> words to the end of the command line. The kernel hands at most 32 such
@@ -40,6 +43,8 @@ public sealed class MicroVmTarget : UnikernelTarget
         new("--NAME=VALUE", "On the kernel command line: a boot argument of the app."),
         new("disk.NAME=vdX[:ro]", "On the kernel command line: disk NAME is the guest's /dev/vdX; ':ro' opens it read-only."),
         new("unisharp.net=IFNAME", $"On the kernel command line: the network interface. [default: {DefaultInterface}]"),
+        new("unisharp.rxring=v2|v3|off", "On the kernel command line: receive through a TPACKET_V2 or V3 ring, or one recv per frame. [default: v2]"),
+        new("unisharp.pcap=TTY", "On the kernel command line: write every frame in and out of the network card to serial port TTY (e.g. ttyS1), in pcap format."),
     ];
 
     private readonly Dictionary<string, GuestDisk> _disks = new(StringComparer.Ordinal);
@@ -72,6 +77,16 @@ public sealed class MicroVmTarget : UnikernelTarget
 
     /// <summary>The network interface, <c>eth0</c> unless <c>unisharp.net=</c> says otherwise.</summary>
     public string NetworkInterface { get; private set; } = DefaultInterface;
+
+    /// <summary>
+    /// The serial port that receives a pcap capture of the network card (<c>unisharp.pcap=ttyS1</c>), or null.
+    /// On QEMU the host gives that port a file: <c>-chardev file,id=pcap,path=HOST.pcap
+    /// -device isa-serial,chardev=pcap,index=1</c> (ttyS1 at 0x2f8, on <c>-M pc</c> and <c>-M microvm</c> alike).
+    /// </summary>
+    public string? PcapPort { get; private set; }
+
+    /// <summary>How the network card receives: <c>unisharp.rxring=v2</c> (the default), <c>v3</c> or <c>off</c> (recv).</summary>
+    public PacketReceiveMode ReceiveMode { get; private set; } = PacketSocketDevice.DefaultReceiveMode;
 
     /// <summary>QEMU has the isa-debug-exit device our exit code goes to; Firecracker has not.</summary>
     private bool IsQemu => Name == "qemu";
@@ -115,6 +130,22 @@ public sealed class MicroVmTarget : UnikernelTarget
                     ? name
                     : throw new BootArgumentException("unisharp.net= needs an interface name, e.g. unisharp.net=eth0");
             }
+            else if (word.StartsWith("unisharp.rxring=", StringComparison.Ordinal))
+            {
+                ReceiveMode = word["unisharp.rxring=".Length..] switch
+                {
+                    "v2" => PacketReceiveMode.RingV2,
+                    "v3" => PacketReceiveMode.RingV3,
+                    "off" => PacketReceiveMode.Recv,
+                    _ => throw new BootArgumentException("unisharp.rxring= takes v2, v3 or off"),
+                };
+            }
+            else if (word.StartsWith("unisharp.pcap=", StringComparison.Ordinal))
+            {
+                PcapPort = word["unisharp.pcap=".Length..] is { Length: > 0 } port && !port.Contains('/')
+                    ? port
+                    : throw new BootArgumentException("unisharp.pcap= needs a serial port name, e.g. unisharp.pcap=ttyS1");
+            }
         }
         return bootArguments;
     }
@@ -131,6 +162,7 @@ public sealed class MicroVmTarget : UnikernelTarget
             throw new BootArgumentException($"the app needs disk '{missing[0]}': add disk.{missing[0]}=vdX to the kernel command line");
         }
 
+        var clock = new SystemClock();
         INetworkDevice? device = null;
         var disks = new Dictionary<string, IBlockDevice>(StringComparer.Ordinal);
         try
@@ -138,8 +170,27 @@ public sealed class MicroVmTarget : UnikernelTarget
             if (request.Stack || request.NetworkDevice)
             {
                 // The guest kernel has no TCP/IP: our stack always runs over the raw device.
-                device = PacketSocketDevice.Open(NetworkInterface);
-                request.Log.Info(Name, $"network: {NetworkInterface}, MAC {device.MacAddress}, MTU {device.Capabilities.Mtu}");
+                var card = PacketSocketDevice.Open(NetworkInterface, ReceiveMode);
+                device = card;
+                request.Log.Info(Name, $"network: {NetworkInterface}, MAC {card.MacAddress}, MTU {card.Capabilities.Mtu}; receive: {card.ReceivePath}");
+                if (card.RingError is not null)
+                {
+                    request.Log.Warning(Name, $"network: no PACKET_MMAP receive ring ({card.RingError}): receiving with recv");
+                }
+                if (PcapPort is not null)
+                {
+                    var port = RawSerialPort.OpenForWriting(PcapPort);
+                    try
+                    {
+                        device = new PcapWriterDevice(device, port, clock);
+                    }
+                    catch
+                    {
+                        port.Dispose();
+                        throw;
+                    }
+                    request.Log.Info(Name, $"network: capturing frames to /dev/{PcapPort} (pcap)");
+                }
             }
             foreach (string name in request.Disks)
             {
@@ -160,7 +211,7 @@ public sealed class MicroVmTarget : UnikernelTarget
         }
         return ValueTask.FromResult(new TargetDevices
         {
-            Clock = new SystemClock(),
+            Clock = clock,
             Entropy = new GuestEntropy(),
             Console = new TextWriterConsole(),
             Network = device,

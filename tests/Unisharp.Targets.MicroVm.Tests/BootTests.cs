@@ -40,7 +40,7 @@ public sealed class BootTests(HelloImageFixture hello, ITestOutputHelper output)
     /// which fails now and then under TCG on a busy host; the kernel then hangs. Telling it the frequency
     /// (TCG's TSC follows the host's) avoids the calibration. A kernel-side fix is still to be found.
     /// </summary>
-    private static string TscFrequencyArgument()
+    internal static string TscFrequencyArgument()
     {
         string? mhz = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("cpu MHz", StringComparison.Ordinal))?.Split(':')[1].Trim();
         return double.TryParse(mhz, System.Globalization.CultureInfo.InvariantCulture, out double value)

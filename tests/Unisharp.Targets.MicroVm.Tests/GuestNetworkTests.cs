@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Text;
+using Unisharp.Testing;
+using Xunit.Abstractions;
+
+namespace Unisharp.Targets.MicroVm.Tests;
+
+/// <summary>
+/// examples/echo as a microVM under QEMU (TCG), its network card on a TAP in a namespace made for the test, and
+/// Linux on the other side: ping gets replies from our stack, TCP and UDP echo round trips with nc, and the
+/// guest's pcap capture (unisharp.pcap=ttyS1, the second serial port written to a host file) reads in tcpdump.
+/// One boot per machine does it all, since TCG is slow.
+/// </summary>
+public sealed class GuestNetworkTests(EchoImageFixture echo, ITestOutputHelper output) : IClassFixture<EchoImageFixture>
+{
+    private const string GuestMac = "02:00:00:00:00:02";
+    private static readonly TimeSpan s_bootTimeout = TimeSpan.FromSeconds(120);
+
+    private static string Kernel(string file) => Path.Combine(BootFactAttribute.KernelDirectory.Value!, file);
+
+    [GuestNetworkFact]
+    public Task Echo_PcWithVirtioNetPci_AnswersPingTcpUdpAndCapturesPcap() =>
+        RunEchoAsync("qemu", "pc", Kernel("bzImage"), subnet: 20, extraKernelArguments: "");
+
+    [GuestNetworkFact]
+    public Task Echo_MicrovmWithVirtioMmio_AnswersPingTcpUdpAndCapturesPcap() =>
+        RunEchoAsync("firecracker", "microvm", Kernel("vmlinux"), subnet: 21, extraKernelArguments: BootTests.TscFrequencyArgument());
+
+    private async Task RunEchoAsync(string target, string machine, string kernel, int subnet, string extraKernelArguments)
+    {
+        string initrd = echo.Initrd(target);
+        string host = $"198.18.{subnet}.1";
+        string guest = $"198.18.{subnet}.2";
+        string pcap = Path.Combine(Path.GetTempPath(), $"guest-{machine}-{Environment.ProcessId}.pcap");
+        File.Delete(pcap);
+        using var ns = NetworkNamespace.Create("usgn");
+        ns.Exec("ip", "tuntap", "add", "tap0", "mode", "tap").EnsureSuccess("add tap0");
+        ns.Exec("ip", "addr", "add", $"{host}/24", "dev", "tap0").EnsureSuccess("address tap0");
+        ns.Exec("ip", "link", "set", "tap0", "up").EnsureSuccess("tap0 up");
+
+        string append = $"console=ttyS0 panic=-1 quiet {extraKernelArguments} unisharp.pcap=ttyS1 --ipv4={guest}/24 --port=7";
+        var arguments = QemuGuest.Arguments(machine, kernel, initrd, append, "tap0", GuestMac, pcap);
+        output.WriteLine($"ip netns exec {ns.Name} qemu-system-x86_64 {string.Join(' ', arguments)}");
+        await using (var vm = QemuGuest.Start(ns, arguments))
+        {
+            try
+            {
+                Assert.True(await vm.WaitForConsoleAsync("echoing UDP", s_bootTimeout), "echo did not start");
+
+                // Ping: Linux resolves our MAC by ARP, then every request gets its reply.
+                var ping = ns.Exec(TimeSpan.FromSeconds(60), "ping", "-c", "10", "-i", "0.2", "-W", "5", guest);
+                output.WriteLine(ping.Stdout);
+                Assert.Equal(0, ping.ExitCode);
+                Assert.Contains("10 received", ping.Stdout);
+
+                // TCP: 64 KiB of numbered lines through our stack and back, byte for byte.
+                string text = NumberedLines(64 * 1024);
+                var tcp = HostCommand.Run("ip", ["netns", "exec", ns.Name, "nc", "-N", "-w", "20", guest, "7"], TimeSpan.FromSeconds(60), Encoding.ASCII.GetBytes(text));
+                Assert.True(tcp.ExitCode == 0, $"nc (TCP) failed: {tcp.Stderr}");
+                Assert.Equal(text.Length, tcp.Stdout.Length);
+                Assert.True(text == tcp.Stdout, "the TCP echo differs from what was sent");
+
+                // UDP: one datagram out, the same one back; nc gives up 5 s after its input ends.
+                var udp = HostCommand.Run("ip", ["netns", "exec", ns.Name, "nc", "-u", "-w", "5", guest, "7"], TimeSpan.FromSeconds(30), "hello over udp\n"u8.ToArray());
+                Assert.Equal("hello over udp\n", udp.Stdout);
+
+                // The guest's capture flushes its records when a frame comes a second or more after the last flush:
+                // one more ping after a pause pushes out everything before it.
+                await Task.Delay(TimeSpan.FromSeconds(1.5));
+                Assert.Equal(0, ns.Exec(TimeSpan.FromSeconds(30), "ping", "-c", "1", "-W", "5", guest).ExitCode);
+                await WaitUntilStillAsync(pcap, TimeSpan.FromSeconds(30));
+            }
+            finally
+            {
+                output.WriteLine(vm.Console);
+            }
+        }
+
+        // The capture: a pcap file tcpdump reads, with the pings and the TCP echo in it.
+        var dump = HostCommand.Run("tcpdump", ["-n", "-r", pcap], TimeSpan.FromSeconds(30));
+        output.WriteLine($"tcpdump -n -r {pcap}: {dump.Stdout.Split('\n').Length} lines; {dump.Stderr.Trim()}");
+        Assert.True(dump.ExitCode == 0, $"tcpdump cannot read the capture: {dump.Stderr}");
+        Assert.Contains($"{host} > {guest}: ICMP echo request", dump.Stdout);
+        Assert.Contains($"{guest} > {host}: ICMP echo reply", dump.Stdout);
+        Assert.Contains($"{guest}.7 > {host}.", dump.Stdout);
+        File.Delete(pcap);
+    }
+
+    /// <summary>Waits until the file has stopped growing for a second: the serial port has drained.</summary>
+    private static async Task WaitUntilStillAsync(string path, TimeSpan timeout)
+    {
+        long last = -1;
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            long length = File.Exists(path) ? new FileInfo(path).Length : 0;
+            if (length == last && length > 0)
+            {
+                return;
+            }
+            last = length;
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    private static string NumberedLines(int length)
+    {
+        var text = new StringBuilder(length + 64);
+        for (int i = 0; text.Length < length; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"line {i:D6} of the guest network test\n");
+        }
+        return text.ToString(0, length);
+    }
+}

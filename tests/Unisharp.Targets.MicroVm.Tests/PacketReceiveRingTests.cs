@@ -1,0 +1,143 @@
+using Unisharp.Devices;
+using Unisharp.Net;
+using Unisharp.Targets.MicroVm.Network;
+using Unisharp.Testing;
+
+namespace Unisharp.Targets.MicroVm.Tests;
+
+/// <summary>
+/// The TPACKET_V2 and V3 receive rings of <see cref="PacketSocketDevice"/> on this machine's kernel: one end of a veth
+/// pair in a namespace made for the test, a raw socket on the other end sending numbered frames.
+/// </summary>
+public sealed class PacketReceiveRingTests
+{
+    private static readonly MacAddress s_ourMac = new(0x02_00_00_00_00_1A);
+    private static readonly MacAddress s_peerMac = new(0x02_00_00_00_00_1B);
+
+    private static NetworkNamespace CreateLink()
+    {
+        var ns = NetworkNamespace.Create("usrr");
+        try
+        {
+            ns.Exec("ip", "link", "add", "vm0", "address", s_ourMac.ToString(), "type", "veth",
+                "peer", "name", "wire0", "address", s_peerMac.ToString()).EnsureSuccess("add veth");
+            ns.Exec("ip", "link", "set", "wire0", "up").EnsureSuccess("wire0 up");
+            return ns;
+        }
+        catch
+        {
+            ns.Dispose();
+            throw;
+        }
+    }
+
+    private static byte[] Frame(int number, int length)
+    {
+        byte[] frame = new byte[length];
+        s_ourMac.Write(frame);
+        s_peerMac.Write(frame.AsSpan(6));
+        frame[12] = 0x88; // IEEE 802 local experimental EtherType 0x88B5
+        frame[13] = 0xB5;
+        BitConverter.TryWriteBytes(frame.AsSpan(14), number);
+        for (int i = 18; i < length; i++)
+        {
+            frame[i] = (byte)(number + i);
+        }
+        return frame;
+    }
+
+    private static bool IsOurs(ReadOnlySpan<byte> frame) => frame.Length >= 18 && frame[12] == 0x88 && frame[13] == 0xB5;
+
+    /// <summary>Waits until the veth carrier is up: a frame from the wire reaches the device.</summary>
+    private static void WaitForCarrier(PacketSocketDevice device, RawSocket wire)
+    {
+        byte[] buffer = new byte[device.Capabilities.MaxFrameLength];
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            wire.Send(Frame(-1, 60));
+            device.WaitForFrame(TimeSpan.FromMilliseconds(200));
+            int n;
+            while ((n = device.Receive(buffer)) > 0)
+            {
+                if (IsOurs(buffer.AsSpan(0, n)))
+                {
+                    return;
+                }
+            }
+        }
+        throw new TimeoutException("the veth carrier did not come up");
+    }
+
+    [RequiresNamespacesFact]
+    public void Open_Default_ReceivesThroughTheV2Ring()
+    {
+        using var ns = CreateLink();
+        using var device = ns.Inside(() => PacketSocketDevice.Open("vm0"));
+
+        Assert.Null(device.RingError);
+        Assert.StartsWith("TPACKET_V2 ring", device.ReceivePath);
+    }
+
+    [RequiresNamespacesFact]
+    public void TryReceive_V2FramesFillingSeveralBlocks_AllArriveInOrderAndIntact() =>
+        ReceiveManyFrames(PacketReceiveMode.RingV2, "TPACKET_V2 ring");
+
+    [RequiresNamespacesFact]
+    public void TryReceive_V3FramesFillingSeveralBlocks_AllArriveInOrderAndIntact() =>
+        ReceiveManyFrames(PacketReceiveMode.RingV3, "TPACKET_V3 ring");
+
+    private static void ReceiveManyFrames(PacketReceiveMode mode, string path)
+    {
+        using var ns = CreateLink();
+        using var device = ns.Inside(() => PacketSocketDevice.Open("vm0", mode));
+        Assert.StartsWith(path, device.ReceivePath);
+        using var wire = ns.Inside(() => RawSocket.Open("wire0"));
+        WaitForCarrier(device, wire);
+
+        // Three rounds of 400 frames of 1000 bytes: each fits the ring (about six of V3's 64 KiB blocks, or 400
+        // of V2's 512 slots), and the rounds together go round it more than once.
+        const int count = 400;
+        byte[] buffer = new byte[device.Capabilities.MaxFrameLength];
+        int next = 0;
+        for (int round = 1; round <= 3; round++)
+        {
+            for (int i = next; i < round * count; i++)
+            {
+                wire.Send(Frame(i, 1000));
+            }
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (next < round * count && DateTime.UtcNow < deadline)
+            {
+                if (!device.WaitForFrame(TimeSpan.FromMilliseconds(500)))
+                {
+                    // Measured on a loaded 6.1 host: V3's retire timer now and then leaves a partly filled block
+                    // with the kernel until more frames come. A filler frame (number -1, skipped) moves it on.
+                    wire.Send(Frame(-1, 60));
+                }
+                int n;
+                while ((n = device.Receive(buffer)) > 0)
+                {
+                    var frame = buffer.AsSpan(0, n);
+                    if (IsOurs(frame) && BitConverter.ToInt32(frame[14..]) >= 0)
+                    {
+                        Assert.Equal(Frame(next, 1000), frame.ToArray());
+                        next++;
+                    }
+                }
+            }
+        }
+        Assert.Equal(3 * count, next);
+    }
+
+    [RequiresNamespacesFact]
+    public void Open_RingOff_ReceivesWithRecv()
+    {
+        using var ns = CreateLink();
+        using var device = ns.Inside(() => PacketSocketDevice.Open("vm0", PacketReceiveMode.Recv));
+        using var wire = ns.Inside(() => RawSocket.Open("wire0"));
+
+        Assert.StartsWith("recv", device.ReceivePath);
+        WaitForCarrier(device, wire);
+    }
+}
