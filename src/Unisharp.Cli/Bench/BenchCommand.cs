@@ -42,7 +42,6 @@ internal static class BenchCommand
     {
         var sizes = new Option<string>("--sizes") { Description = "Copy block sizes in 512-byte sectors, comma-separated.", DefaultValueFactory = _ => "1,2,5,10,20,50,100,200,500,1000,2000", HelpName = "N,N,..." };
         var parallel = new Option<string>("--parallel") { Description = "Our targets' copy mode: serial (false), parallel (true) or both.", DefaultValueFactory = _ => "both", HelpName = "both|true|false" };
-        parallel.AcceptOnlyFromAmong("both", "true", "false");
         var targets = new Option<string>("--targets") { Description = "Our targets: unix, qemu, firecracker (dd and fio always run).", DefaultValueFactory = _ => string.Join(',', BlockBench.Known), HelpName = "T,T,..." };
         var diskMib = new Option<int>("--disk-mib") { Description = "Size of each disk in MiB.", DefaultValueFactory = _ => 256, HelpName = "MIB" };
         var reps = new Option<int>("--reps") { Description = "Runs of each tool at each size; the median is reported.", DefaultValueFactory = _ => 5, HelpName = "N" };
@@ -67,7 +66,8 @@ internal static class BenchCommand
             {
                 "true" => [true],
                 "false" => [false],
-                _ => [false, true],
+                "both" => [false, true],
+                var other => throw new CliException($"invalid --parallel '{other}': expected both, true or false", CliException.Usage),
             };
             return BlockBench.RunAsync(new BlockBenchOptions(
                 BenchArguments.PositiveInts("--sizes", r.GetValue(sizes)!, 1 << 16).Distinct().ToArray(),
