@@ -57,6 +57,10 @@ internal static class BenchArguments
         return count * unit;
     }
 
+    /// <summary>A count from 1 to <paramref name="max"/>.</summary>
+    public static int Count(string option, int value, int max) =>
+        value >= 1 && value <= max ? value : throw new CliException($"invalid {option} '{value}': expected 1 to {max}", CliException.Usage);
+
     /// <summary>Whole seconds, at least 1.</summary>
     public static TimeSpan Seconds(string option, int value) =>
         value >= 1 ? TimeSpan.FromSeconds(value) : throw new CliException($"invalid {option} '{value}': expected seconds, at least 1", CliException.Usage);

@@ -34,6 +34,15 @@ internal static class BenchHost
     public static string Number(double value, string format = "0.0") =>
         double.IsNaN(value) ? "" : value.ToString(format, CultureInfo.InvariantCulture);
 
+    /// <summary>The median of the values that are numbers; NaN when there are none.</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
+        return sorted.Length == 0 ? double.NaN
+            : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2]
+            : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
     private static string Read(string path)
     {
         try

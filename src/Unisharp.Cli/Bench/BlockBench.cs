@@ -132,13 +132,8 @@ internal static class BlockBench
         }
     }
 
-    private static double Median(List<BlockBenchRow> rows, string tool, int sectors)
-    {
-        var values = rows.Where(r => r.Tool == tool && r.Sectors == sectors && !double.IsNaN(r.Mbps)).Select(r => r.Mbps).Order().ToArray();
-        return values.Length == 0 ? double.NaN
-            : values.Length % 2 == 1 ? values[values.Length / 2]
-            : (values[(values.Length / 2) - 1] + values[values.Length / 2]) / 2;
-    }
+    private static double Median(List<BlockBenchRow> rows, string tool, int sectors) =>
+        BenchHost.Median(rows.Where(r => r.Tool == tool && r.Sectors == sectors).Select(r => r.Mbps));
 
     private static string Format(double value) => double.IsNaN(value) ? "failed" : BenchHost.Number(value);
 

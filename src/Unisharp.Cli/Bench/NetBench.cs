@@ -51,7 +51,7 @@ internal static partial class NetBench
                 {
                     Progress.Info($"bench net: {name}: skipped: {reason}");
                     skipped.Add($"{name}: {reason}");
-                    rows.AddRange(options.Clients.Select(c => new NetBenchRow(name, target.Stack, c, options.BytesPerClient, 0, 0, double.NaN, -1, "skipped: " + reason)));
+                    rows.AddRange(options.Clients.Select(c => new NetBenchRow(name, target.Stack, c, 0, options.BytesPerClient, 0, 0, double.NaN, -1, "skipped: " + reason)));
                     continue;
                 }
                 rows.AddRange(await RunTargetAsync(target, options, cancellationToken).ConfigureAwait(false));
@@ -65,7 +65,9 @@ internal static partial class NetBench
         var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, "net", when);
         await File.WriteAllTextAsync(csv, Csv(rows), cancellationToken).ConfigureAwait(false);
         var series = rows.Where(r => !double.IsNaN(r.Mbps)).GroupBy(r => r.Target)
-            .Select(g => new BenchPlot.Series(g.Key, g.Select(r => (double)r.Clients).ToArray(), g.Select(r => r.Mbps).ToArray()))
+            .Select(g => new BenchPlot.Series(g.Key,
+                options.Clients.Select(c => (double)c).ToArray(),
+                options.Clients.Select(c => BenchHost.Median(g.Where(r => r.Clients == c).Select(r => r.Mbps))).ToArray()))
             .ToList();
         BenchPlot.Save(png, $"TCP receive, {Size(options.BytesPerClient)} per client ({when:yyyy-MM-dd})", "clients", "MB/s (aggregate)", logX: false, series);
         await File.WriteAllTextAsync(markdown, Summary(rows, options, when, loadBefore, BenchHost.LoadAverage(), skipped, Path.GetFileName(png)), cancellationToken).ConfigureAwait(false);
@@ -116,33 +118,37 @@ internal static partial class NetBench
             var endpoint = new IPEndPoint(IPAddress.Parse(ServerAddress), Port);
             foreach (int clients in options.Clients)
             {
-                int mark = server.LineCount;
-                Progress.Info($"bench net: {target.Name}: {clients} client(s) x {Size(options.BytesPerClient)} ...");
-                var outcome = await NetClients.RunAsync(peerNs, endpoint, clients, options.BytesPerClient, options.Timeout, cancellationToken).ConfigureAwait(false);
-                // Cross-check: the sink logs each connection's total when it ends.
-                await server.WaitForAsync(mark, lines => Finals(lines).Count >= clients, TimeSpan.FromSeconds(outcome.Error is null ? 10 : 1), cancellationToken).ConfigureAwait(false);
-                var finals = Finals(server.LinesSince(mark));
-                long serverBytes = finals.Count > 0 ? finals.Sum() : -1;
-                long expected = clients * options.BytesPerClient;
-                string status = outcome.Error is not null ? $"error: {outcome.Error}"
-                    : outcome.Bytes != expected ? $"error: sent {outcome.Bytes} of {expected} bytes"
-                    : serverBytes != expected ? $"error: the sink counted {serverBytes} of {expected} bytes"
-                    : "ok";
-                double seconds = outcome.Wall.TotalSeconds;
-                double mbps = status == "ok" && seconds > 0 ? outcome.Bytes / seconds / 1e6 : double.NaN;
-                rows.Add(new NetBenchRow(target.Name, target.Stack, clients, options.BytesPerClient, outcome.Bytes, seconds, mbps, serverBytes, status));
-                Progress.Info(status == "ok"
-                    ? $"bench net: {target.Name}: {clients} client(s): {mbps:0.0} MB/s ({Size(outcome.Bytes)} in {seconds:0.00} s; the sink counted every byte)"
-                    : $"bench net: {target.Name}: {clients} client(s): {status}");
-                if (server.HasExited)
+                for (int rep = 0; rep < options.Reps; rep++)
                 {
-                    string why = $"error: the sink exited: {server.Tail(3).ReplaceLineEndings(" | ")}";
-                    Progress.Info($"bench net: {target.Name}: {why}");
-                    foreach (int rest in options.Clients.Where(c => rows.All(r => r.Clients != c)))
+                    int mark = server.LineCount;
+                    string run = options.Reps > 1 ? $" (run {rep + 1} of {options.Reps})" : "";
+                    Progress.Info($"bench net: {target.Name}: {clients} client(s) x {Size(options.BytesPerClient)}{run} ...");
+                    var outcome = await NetClients.RunAsync(peerNs, endpoint, clients, options.BytesPerClient, options.Timeout, cancellationToken).ConfigureAwait(false);
+                    // Cross-check: the sink logs each connection's total when it ends.
+                    await server.WaitForAsync(mark, lines => Finals(lines).Count >= clients, TimeSpan.FromSeconds(outcome.Error is null ? 10 : 1), cancellationToken).ConfigureAwait(false);
+                    var finals = Finals(server.LinesSince(mark));
+                    long serverBytes = finals.Count > 0 ? finals.Sum() : -1;
+                    long expected = clients * options.BytesPerClient;
+                    string status = outcome.Error is not null ? $"error: {outcome.Error}"
+                        : outcome.Bytes != expected ? $"error: sent {outcome.Bytes} of {expected} bytes"
+                        : serverBytes != expected ? $"error: the sink counted {serverBytes} of {expected} bytes"
+                        : "ok";
+                    double seconds = outcome.Wall.TotalSeconds;
+                    double mbps = status == "ok" && seconds > 0 ? outcome.Bytes / seconds / 1e6 : double.NaN;
+                    rows.Add(new NetBenchRow(target.Name, target.Stack, clients, rep, options.BytesPerClient, outcome.Bytes, seconds, mbps, serverBytes, status));
+                    Progress.Info(status == "ok"
+                        ? $"bench net: {target.Name}: {clients} client(s){run}: {mbps:0.0} MB/s ({Size(outcome.Bytes)} in {seconds:0.00} s; the sink counted every byte)"
+                        : $"bench net: {target.Name}: {clients} client(s){run}: {status}");
+                    if (server.HasExited)
                     {
-                        rows.Add(new NetBenchRow(target.Name, target.Stack, rest, options.BytesPerClient, 0, 0, double.NaN, -1, why));
+                        string why = $"error: the sink exited: {server.Tail(3).ReplaceLineEndings(" | ")}";
+                        Progress.Info($"bench net: {target.Name}: {why}");
+                        foreach (int rest in options.Clients.Where(c => rows.All(r => r.Clients != c)))
+                        {
+                            rows.Add(new NetBenchRow(target.Name, target.Stack, rest, 0, options.BytesPerClient, 0, 0, double.NaN, -1, why));
+                        }
+                        return rows;
                     }
-                    break;
                 }
             }
             return rows;
@@ -158,7 +164,7 @@ internal static partial class NetBench
     private static List<NetBenchRow> Failed(INetBenchTarget target, NetBenchOptions options, string status)
     {
         Progress.Info($"bench net: {target.Name}: {status}");
-        return options.Clients.Select(c => new NetBenchRow(target.Name, target.Stack, c, options.BytesPerClient, 0, 0, double.NaN, -1, status)).ToList();
+        return options.Clients.Select(c => new NetBenchRow(target.Name, target.Stack, c, 0, options.BytesPerClient, 0, 0, double.NaN, -1, status)).ToList();
     }
 
     /// <summary>The byte counts of the sink's end-of-connection lines: "read N bytes in M ms (R MB/s)".</summary>
@@ -184,10 +190,10 @@ internal static partial class NetBench
 
     private static string Csv(List<NetBenchRow> rows)
     {
-        var text = new StringBuilder("target,stack,clients,bytes_per_client,total_bytes,seconds,mbps,server_bytes,status\n");
+        var text = new StringBuilder("target,stack,clients,rep,bytes_per_client,total_bytes,seconds,mbps,server_bytes,status\n");
         foreach (var r in rows)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{r.Target},{r.Stack},{r.Clients},{r.BytesPerClient},{r.TotalBytes},{BenchHost.Number(r.Seconds, "0.000")},{BenchHost.Number(r.Mbps, "0.00")},{r.ServerBytes},{r.Status.Replace(',', ';')}\n");
+            text.Append(CultureInfo.InvariantCulture, $"{r.Target},{r.Stack},{r.Clients},{r.Rep},{r.BytesPerClient},{r.TotalBytes},{BenchHost.Number(r.Seconds, "0.000")},{BenchHost.Number(r.Mbps, "0.00")},{r.ServerBytes},{r.Status.Replace(',', ';')}\n");
         }
         return text.ToString();
     }
@@ -198,7 +204,7 @@ internal static partial class NetBench
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"# bench net, {when:yyyy-MM-dd HH:mm} UTC\n\n");
         text.Append(CultureInfo.InvariantCulture, $"Each client sends {Size(options.BytesPerClient)} of zeros over TCP to the sink on port {Port} at {ServerAddress}, from its own thread in a peer network namespace across a veth pair ");
-        text.Append("(bridged to the TAP device for the stacks that bring their own). MB/s is 10^6 bytes per second: all clients' bytes over the time from the first connect to the last close ");
+        text.Append(CultureInfo.InvariantCulture, $"(bridged to the TAP device for the stacks that bring their own). MB/s is 10^6 bytes per second, the median of {options.Reps} run(s): all clients' bytes over the time from the first connect to the last close ");
         text.Append("(the sink closes once it has read everything; its own byte count is checked against what was sent).\n\n");
         text.Append(CultureInfo.InvariantCulture, $"Machine: {BenchHost.Describe()}; load average {loadBefore} at the start, {loadAfter} at the end. ");
         text.Append("The machine is shared with other agents building code while this ran, so single runs vary; microVM targets run under TCG (no KVM) here.\n\n");
@@ -216,7 +222,7 @@ internal static partial class NetBench
         foreach (int clients in options.Clients)
         {
             text.Append(CultureInfo.InvariantCulture, $"| {clients} |");
-            double Rate(string t) => rows.FirstOrDefault(r => r.Target == t && r.Clients == clients)?.Mbps ?? double.NaN;
+            double Rate(string t) => BenchHost.Median(rows.Where(r => r.Target == t && r.Clients == clients).Select(r => r.Mbps));
             foreach (string t in targets)
             {
                 double rate = Rate(t);
@@ -236,7 +242,7 @@ internal static partial class NetBench
         }
         foreach (var failure in rows.Where(r => r.Status.StartsWith("error", StringComparison.Ordinal)))
         {
-            text.Append(CultureInfo.InvariantCulture, $"- {failure.Target}, {failure.Clients} client(s): {failure.Status}\n");
+            text.Append(CultureInfo.InvariantCulture, $"- {failure.Target}, {failure.Clients} client(s), run {failure.Rep + 1}: {failure.Status}\n");
         }
         foreach (string s in skipped)
         {
