@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Unisharp.Cli.Building;
 
 namespace Unisharp.Cli.Bench;
@@ -30,14 +31,40 @@ internal static class BenchCommand
         var command = new Command("net",
             "TCP receive throughput: N clients in a peer namespace each send SIZE bytes of zeros to examples/network (or a peer's sink) on each target.")
         { clients, bytes, targets, reps, output, timeout };
-        command.SetAction((r, ct) => NetBench.RunAsync(new NetBenchOptions(
+        command.SetAction((r, ct) => WithSignals(ct, token => NetBench.RunAsync(new NetBenchOptions(
             BenchArguments.PositiveInts("--clients", r.GetValue(clients)!, 256).Distinct().ToArray(),
             BenchArguments.Bytes("--bytes", r.GetValue(bytes)!),
             BenchArguments.Count("--reps", r.GetValue(reps), 100),
             BenchArguments.Names("--targets", r.GetValue(targets)!, NetBench.Known),
             OutDirectory(r.GetValue(output)),
-            BenchArguments.Seconds("--timeout", r.GetValue(timeout))), ct));
+            BenchArguments.Seconds("--timeout", r.GetValue(timeout))), token)));
         return command;
+    }
+
+    /// <summary>
+    /// Runs a bench with Ctrl-C and SIGTERM turned into cancellation: the bench stops its clients and servers and
+    /// deletes its namespaces (here too, at once, in case the bench is stuck in a call that does not watch the token).
+    /// </summary>
+    private static async Task<int> WithSignals(CancellationToken cancellationToken, Func<CancellationToken, Task<int>> bench)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            Progress.Info("bench: stopping (signal): ending the servers and deleting the namespaces");
+            stop.Cancel();
+            BenchNamespaces.DeleteAll();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        try
+        {
+            return await bench(stop.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            BenchNamespaces.DeleteAll();
+        }
     }
 
     private static Command Block()
@@ -67,7 +94,7 @@ internal static class BenchCommand
                 "both" => [false, true],
                 var other => throw new CliException($"invalid --parallel '{other}': expected both, true or false", CliException.Usage),
             };
-            return BlockBench.RunAsync(new BlockBenchOptions(
+            return WithSignals(ct, token => BlockBench.RunAsync(new BlockBenchOptions(
                 BenchArguments.PositiveInts("--sizes", r.GetValue(sizes)!, 1 << 16).Distinct().ToArray(),
                 modes,
                 BenchArguments.Names("--targets", r.GetValue(targets)!, BlockBench.Known),
@@ -75,7 +102,7 @@ internal static class BenchCommand
                 BenchArguments.Count("--reps", runs, 100),
                 OutDirectory(r.GetValue(output)),
                 Path.GetFullPath(r.GetValue(dir)!),
-                BenchArguments.Seconds("--timeout", r.GetValue(timeout))), ct);
+                BenchArguments.Seconds("--timeout", r.GetValue(timeout))), token));
         });
         return command;
     }

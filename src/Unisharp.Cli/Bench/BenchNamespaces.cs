@@ -38,11 +38,12 @@ internal static class BenchNamespaces
         {
             return;
         }
-        // Processes left in the namespace would keep its devices alive: end them first.
+        // Processes left in the namespace would keep its devices alive: end them first. Synchronous and bounded,
+        // as this also runs from a signal handler and at process exit.
         try
         {
-            var pids = ProcessRunner.RunAsync("ip", ["netns", "pids", name]).GetAwaiter().GetResult();
-            foreach (string pid in pids.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            string pids = Ip(TimeSpan.FromSeconds(10), "netns", "pids", name);
+            foreach (string pid in pids.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 if (int.TryParse(pid, out int id))
                 {
@@ -60,12 +61,30 @@ internal static class BenchNamespaces
                     }
                 }
             }
-            ProcessRunner.RunAsync("ip", ["netns", "delete", name]).GetAwaiter().GetResult();
+            Ip(TimeSpan.FromSeconds(10), "netns", "delete", name);
         }
-        catch (CliException)
+        catch (System.ComponentModel.Win32Exception)
         {
             // ip itself is missing: nothing was created.
         }
+    }
+
+    private static string Ip(TimeSpan timeout, params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill();
+            return "";
+        }
+        return output.Wait(timeout) ? output.Result : "";
     }
 
     public static void DeleteAll()

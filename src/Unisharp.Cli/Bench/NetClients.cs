@@ -13,6 +13,23 @@ internal static class NetClients
 {
     private static readonly byte[] s_zeros = new byte[1 << 20];
 
+    private static void Abort(Socket? socket)
+    {
+        if (socket is null)
+        {
+            return;
+        }
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Not connected, or already closed.
+        }
+        socket.Dispose();
+    }
+
     /// <summary>What a run achieved: bytes sent, the time from the first connect to the last close, and the first error.</summary>
     public readonly record struct Outcome(long Bytes, TimeSpan Wall, string? Error);
 
@@ -44,11 +61,13 @@ internal static class NetClients
         if (finished != all)
         {
             stopped = cancellationToken.IsCancellationRequested ? "cancelled" : $"timeout after {timeout.TotalSeconds:0} s";
+            // Shut the sockets down under the blocked clients; a client that still does not return is a background
+            // thread and is left behind rather than waited for.
             foreach (var socket in sockets)
             {
-                socket?.Dispose();
+                Abort(socket);
             }
-            await all.ConfigureAwait(false);
+            await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)).ConfigureAwait(false);
         }
         cancellationToken.ThrowIfCancellationRequested();
 
