@@ -141,6 +141,7 @@ internal static class UnisharpCommandLine
             command.SetAction(_ => TargetsCommand.Execute());
             root.Subcommands.Add(command);
         }
+        root.Subcommands.Add(Bench.BenchCommand.Create());
         return root;
     }
 }

@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Unisharp.Cli.Building;
+
+namespace Unisharp.Cli.Bench;
+
+/// <summary><c>unisharp bench net|block</c>: the seed's two benchmarks, with their Linux and lwIP peers in the same run.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench",
+            "Run a benchmark with its peers in the same run; writes DATE-BENCH.csv, .png and .md into bench/results (or --out). Needs root.");
+        bench.Subcommands.Add(Net());
+        bench.Subcommands.Add(Block());
+        return bench;
+    }
+
+    private static Command Net()
+    {
+        var clients = new Option<string>("--clients") { Description = "Client counts to measure, comma-separated.", DefaultValueFactory = _ => "1,2,4,8", HelpName = "N,N,..." };
+        var bytes = new Option<string>("--bytes") { Description = "Bytes each client sends (K, M, G suffixes).", DefaultValueFactory = _ => "512M", HelpName = "SIZE" };
+        var targets = new Option<string>("--targets")
+        {
+            Description = "Receivers: unix-direct (our stack, TAP), unix-socket (the Linux kernel, veth), lwip (lwIP 2.1, TAP), qemu, firecracker.",
+            DefaultValueFactory = _ => string.Join(',', NetBench.Known),
+            HelpName = "T,T,...",
+        };
+        var reps = new Option<int>("--reps") { Description = "Runs at each client count; the median is reported.", DefaultValueFactory = _ => 1, HelpName = "N" };
+        var (output, timeout) = (Out(), Timeout(300));
+        var command = new Command("net",
+            "TCP receive throughput: N clients in a peer namespace each send SIZE bytes of zeros to examples/network (or a peer's sink) on each target.")
+        { clients, bytes, targets, reps, output, timeout };
+        command.SetAction((r, ct) => WithSignals(ct, token => NetBench.RunAsync(new NetBenchOptions(
+            BenchArguments.PositiveInts("--clients", r.GetValue(clients)!, 256).Distinct().ToArray(),
+            BenchArguments.Bytes("--bytes", r.GetValue(bytes)!),
+            BenchArguments.Count("--reps", r.GetValue(reps), 100),
+            BenchArguments.Names("--targets", r.GetValue(targets)!, NetBench.Known),
+            OutDirectory(r.GetValue(output)),
+            BenchArguments.Seconds("--timeout", r.GetValue(timeout))), token)));
+        return command;
+    }
+
+    /// <summary>
+    /// Runs a bench with Ctrl-C and SIGTERM turned into cancellation: the bench stops its clients and servers and
+    /// deletes its namespaces (here too, at once, in case the bench is stuck in a call that does not watch the token).
+    /// </summary>
+    private static async Task<int> WithSignals(CancellationToken cancellationToken, Func<CancellationToken, Task<int>> bench)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            Progress.Info("bench: stopping (signal): ending the servers and deleting the namespaces");
+            stop.Cancel();
+            BenchNamespaces.DeleteAll();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        try
+        {
+            return await bench(stop.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            BenchNamespaces.DeleteAll();
+        }
+    }
+
+    private static Command Block()
+    {
+        var sizes = new Option<string>("--sizes") { Description = "Copy block sizes in 512-byte sectors, comma-separated.", DefaultValueFactory = _ => "1,2,5,10,20,50,100,200,500,1000,2000", HelpName = "N,N,..." };
+        var parallel = new Option<string>("--parallel") { Description = "Our targets' copy mode: serial (false), parallel (true) or both.", DefaultValueFactory = _ => "both", HelpName = "both|true|false" };
+        var targets = new Option<string>("--targets") { Description = "Our targets: unix, qemu, firecracker (dd and fio always run).", DefaultValueFactory = _ => string.Join(',', BlockBench.Known), HelpName = "T,T,..." };
+        var diskMib = new Option<int>("--disk-mib") { Description = "Size of each disk in MiB.", DefaultValueFactory = _ => 256, HelpName = "MIB" };
+        var reps = new Option<int>("--reps") { Description = "Runs of each tool at each size; the median is reported.", DefaultValueFactory = _ => 5, HelpName = "N" };
+        var dir = new Option<string>("--dir") { Description = "Where the two disk files live (a filesystem with O_DIRECT, not tmpfs).", DefaultValueFactory = _ => "/var/tmp/unisharp-bench-block", HelpName = "DIR" };
+        var (output, timeout) = (Out(), Timeout(600));
+        var command = new Command("block",
+            "Disk copy throughput: examples/block-copy on each target (serial, parallel), dd and fio copy disk 0 onto disk 1 in blocks of N sectors.")
+        { sizes, parallel, targets, diskMib, reps, dir, output, timeout };
+        command.SetAction((r, ct) =>
+        {
+            int mib = r.GetValue(diskMib);
+            int runs = r.GetValue(reps);
+            if (mib < 1 || mib > 65536)
+            {
+                throw new CliException($"invalid --disk-mib '{mib}': expected 1 to 65536", CliException.Usage);
+            }
+            bool[] modes = r.GetValue(parallel) switch
+            {
+                "true" => [true],
+                "false" => [false],
+                "both" => [false, true],
+                var other => throw new CliException($"invalid --parallel '{other}': expected both, true or false", CliException.Usage),
+            };
+            return WithSignals(ct, token => BlockBench.RunAsync(new BlockBenchOptions(
+                BenchArguments.PositiveInts("--sizes", r.GetValue(sizes)!, 1 << 16).Distinct().ToArray(),
+                modes,
+                BenchArguments.Names("--targets", r.GetValue(targets)!, BlockBench.Known),
+                mib,
+                BenchArguments.Count("--reps", runs, 100),
+                OutDirectory(r.GetValue(output)),
+                Path.GetFullPath(r.GetValue(dir)!),
+                BenchArguments.Seconds("--timeout", r.GetValue(timeout))), token));
+        });
+        return command;
+    }
+
+    private static Option<string?> Out() => new("--out") { Description = "Where the results go. [default: bench/results in the Unisharp checkout]", HelpName = "DIR" };
+
+    private static Option<int> Timeout(int seconds) => new("--timeout") { Description = "Time limit of each run, in seconds.", DefaultValueFactory = _ => seconds, HelpName = "SECONDS" };
+
+    private static string OutDirectory(string? value) =>
+        Path.GetFullPath(value ?? Path.Combine(UnisharpInstallation.Root, "bench", "results"));
+}

@@ -1,0 +1,254 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+using Unisharp.Cli.HostTools;
+
+namespace Unisharp.Cli.Bench;
+
+/// <summary>
+/// <c>unisharp bench net</c>: the seed's network benchmark. Each target runs examples/network (or a peer's sink) in
+/// its own namespace at 198.18.0.2; N clients in a peer namespace (198.18.0.1, across a veth pair) each send the
+/// same number of zero bytes; the aggregate MB/s is the total over the time from the first connect to the last close.
+/// </summary>
+internal static partial class NetBench
+{
+    public const string ServerAddress = "198.18.0.2";
+    public const string PeerAddress = "198.18.0.1";
+    public const int Prefix = 24;
+    public const int Port = 8080;
+
+    /// <summary>The targets <c>--targets</c> may name, in their usual order.</summary>
+    public static readonly string[] Known = ["unix-direct", "unix-socket", "lwip", "qemu", "firecracker"];
+
+    /// <summary>The Linux peer that the ratios are against.</summary>
+    public const string Baseline = "unix-socket";
+
+    public static INetBenchTarget Create(string name) => name switch
+    {
+        "unix-direct" => new UnixNetTarget(direct: true),
+        "unix-socket" => new UnixNetTarget(direct: false),
+        "lwip" => new LwipNetTarget(),
+        "qemu" or "firecracker" => new MicroVmNetTarget(name),
+        _ => throw new CliException($"unknown bench net target '{name}'", CliException.Usage),
+    };
+
+    public static async Task<int> RunAsync(NetBenchOptions options, CancellationToken cancellationToken)
+    {
+        BenchHost.RequireRoot("bench net");
+        await HostPackages.EnsureAsync([HostPackages.Command("ip", "iproute2")], Progress.Info, cancellationToken).ConfigureAwait(false);
+        var when = DateTime.UtcNow;
+        string loadBefore = BenchHost.LoadAverage();
+        var rows = new List<NetBenchRow>();
+        var skipped = new List<string>();
+        try
+        {
+            foreach (string name in options.Targets)
+            {
+                var target = Create(name);
+                string? reason = await target.PrepareAsync(cancellationToken).ConfigureAwait(false);
+                if (reason is not null)
+                {
+                    Progress.Info($"bench net: {name}: skipped: {reason}");
+                    skipped.Add($"{name}: {reason}");
+                    rows.AddRange(options.Clients.Select(c => new NetBenchRow(name, target.Stack, c, 0, options.BytesPerClient, 0, 0, double.NaN, -1, "skipped: " + reason)));
+                    continue;
+                }
+                rows.AddRange(await RunTargetAsync(target, options, cancellationToken).ConfigureAwait(false));
+            }
+        }
+        finally
+        {
+            BenchNamespaces.DeleteAll();
+        }
+
+        var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, "net", when);
+        await File.WriteAllTextAsync(csv, Csv(rows), cancellationToken).ConfigureAwait(false);
+        var series = rows.Where(r => !double.IsNaN(r.Mbps)).GroupBy(r => r.Target)
+            .Select(g => new BenchPlot.Series(g.Key,
+                options.Clients.Select(c => (double)c).ToArray(),
+                options.Clients.Select(c => BenchHost.Median(g.Where(r => r.Clients == c).Select(r => r.Mbps))).ToArray()))
+            .ToList();
+        BenchPlot.Save(png, $"TCP receive, {Size(options.BytesPerClient)} per client ({when:yyyy-MM-dd})", "clients", "MB/s (aggregate)", logX: false, series);
+        await File.WriteAllTextAsync(markdown, Summary(rows, options, when, loadBefore, BenchHost.LoadAverage(), skipped, Path.GetFileName(png)), cancellationToken).ConfigureAwait(false);
+        Console.WriteLine(csv);
+        Console.WriteLine(png);
+        Console.WriteLine(markdown);
+        return rows.Any(r => r.Status != "ok" && !r.Status.StartsWith("skipped", StringComparison.Ordinal)) ? CliException.Failure : 0;
+    }
+
+    private static async Task<List<NetBenchRow>> RunTargetAsync(INetBenchTarget target, NetBenchOptions options, CancellationToken cancellationToken)
+    {
+        var rows = new List<NetBenchRow>();
+        string serverNs = await BenchNamespaces.CreateAsync("s", cancellationToken).ConfigureAwait(false);
+        string peerNs = await BenchNamespaces.CreateAsync("p", cancellationToken).ConfigureAwait(false);
+        ServerProcess? server = null;
+        const string tap = "ustap0";
+        try
+        {
+            // The clients' veth; its other end is the server's interface, or a bridge port next to the server's TAP.
+            await BenchNamespaces.Ip(cancellationToken, "-n", peerNs, "link", "add", "usb-peer", "type", "veth", "peer", "name", "usb-srv", "netns", serverNs).ConfigureAwait(false);
+            await BenchNamespaces.Ip(cancellationToken, "-n", peerNs, "addr", "add", $"{PeerAddress}/{Prefix}", "dev", "usb-peer").ConfigureAwait(false);
+            await BenchNamespaces.Ip(cancellationToken, "-n", peerNs, "link", "set", "usb-peer", "up").ConfigureAwait(false);
+            if (target.UsesTap)
+            {
+                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "add", "usb-br", "type", "bridge", "forward_delay", "0").ConfigureAwait(false);
+                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-srv", "master", "usb-br").ConfigureAwait(false);
+                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-br", "up").ConfigureAwait(false);
+            }
+            else
+            {
+                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "addr", "add", $"{ServerAddress}/{Prefix}", "dev", "usb-srv").ConfigureAwait(false);
+            }
+            await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-srv", "up").ConfigureAwait(false);
+
+            server = ServerProcess.Start(serverNs, target.Command(tap, $"{ServerAddress}/{Prefix}", Port));
+            Progress.Info($"bench net: {target.Name}: starting ({target.Stack})");
+            if (!await server.WaitForAsync(0, lines => lines.Any(l => l.Contains("sink listening", StringComparison.Ordinal)), target.StartTimeout, cancellationToken).ConfigureAwait(false))
+            {
+                string why = server.HasExited ? "exited before listening" : $"not listening after {target.StartTimeout.TotalSeconds:0} s";
+                return Failed(target, options, $"error: {why}: {server.Tail(4).ReplaceLineEndings(" | ")}");
+            }
+            if (target.UsesTap)
+            {
+                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", tap, "master", "usb-br").ConfigureAwait(false);
+                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", tap, "up").ConfigureAwait(false);
+            }
+
+            var endpoint = new IPEndPoint(IPAddress.Parse(ServerAddress), Port);
+            foreach (int clients in options.Clients)
+            {
+                for (int rep = 0; rep < options.Reps; rep++)
+                {
+                    int mark = server.LineCount;
+                    string run = options.Reps > 1 ? $" (run {rep + 1} of {options.Reps})" : "";
+                    Progress.Info($"bench net: {target.Name}: {clients} client(s) x {Size(options.BytesPerClient)}{run} ...");
+                    var outcome = await NetClients.RunAsync(peerNs, endpoint, clients, options.BytesPerClient, options.Timeout, cancellationToken).ConfigureAwait(false);
+                    // Cross-check: the sink logs each connection's total when it ends.
+                    await server.WaitForAsync(mark, lines => Finals(lines).Count >= clients, TimeSpan.FromSeconds(outcome.Error is null ? 10 : 1), cancellationToken).ConfigureAwait(false);
+                    var finals = Finals(server.LinesSince(mark));
+                    long serverBytes = finals.Count > 0 ? finals.Sum() : -1;
+                    long expected = clients * options.BytesPerClient;
+                    string status = outcome.Error is not null ? $"error: {outcome.Error}"
+                        : outcome.Bytes != expected ? $"error: sent {outcome.Bytes} of {expected} bytes"
+                        : serverBytes != expected ? $"error: the sink counted {serverBytes} of {expected} bytes"
+                        : "ok";
+                    double seconds = outcome.Wall.TotalSeconds;
+                    double mbps = status == "ok" && seconds > 0 ? outcome.Bytes / seconds / 1e6 : double.NaN;
+                    rows.Add(new NetBenchRow(target.Name, target.Stack, clients, rep, options.BytesPerClient, outcome.Bytes, seconds, mbps, serverBytes, status));
+                    Progress.Info(status == "ok"
+                        ? $"bench net: {target.Name}: {clients} client(s){run}: {mbps:0.0} MB/s ({Size(outcome.Bytes)} in {seconds:0.00} s; the sink counted every byte)"
+                        : $"bench net: {target.Name}: {clients} client(s){run}: {status}");
+                    if (server.HasExited)
+                    {
+                        string why = $"error: the sink exited: {server.Tail(3).ReplaceLineEndings(" | ")}";
+                        Progress.Info($"bench net: {target.Name}: {why}");
+                        foreach (int rest in options.Clients.Where(c => rows.All(r => r.Clients != c)))
+                        {
+                            rows.Add(new NetBenchRow(target.Name, target.Stack, rest, 0, options.BytesPerClient, 0, 0, double.NaN, -1, why));
+                        }
+                        return rows;
+                    }
+                }
+            }
+            return rows;
+        }
+        finally
+        {
+            server?.Dispose();
+            BenchNamespaces.Delete(serverNs);
+            BenchNamespaces.Delete(peerNs);
+        }
+    }
+
+    private static List<NetBenchRow> Failed(INetBenchTarget target, NetBenchOptions options, string status)
+    {
+        Progress.Info($"bench net: {target.Name}: {status}");
+        return options.Clients.Select(c => new NetBenchRow(target.Name, target.Stack, c, 0, options.BytesPerClient, 0, 0, double.NaN, -1, status)).ToList();
+    }
+
+    /// <summary>The byte counts of the sink's end-of-connection lines: "read N bytes in M ms (R MB/s)".</summary>
+    private static List<long> Finals(List<string> lines)
+    {
+        var totals = new List<long>();
+        foreach (string line in lines)
+        {
+            var match = FinalLine().Match(line);
+            if (match.Success)
+            {
+                totals.Add(long.Parse(match.Groups[1].ValueSpan, CultureInfo.InvariantCulture));
+            }
+        }
+        return totals;
+    }
+
+    [GeneratedRegex(@"read (\d+) bytes in [0-9.]+ ms \(")]
+    private static partial Regex FinalLine();
+
+    public static string Size(long bytes) =>
+        bytes % (1L << 30) == 0 ? $"{bytes >> 30} GiB" : bytes % (1L << 20) == 0 ? $"{bytes >> 20} MiB" : $"{bytes} B";
+
+    private static string Csv(List<NetBenchRow> rows)
+    {
+        var text = new StringBuilder("target,stack,clients,rep,bytes_per_client,total_bytes,seconds,mbps,server_bytes,status\n");
+        foreach (var r in rows)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{r.Target},{r.Stack},{r.Clients},{r.Rep},{r.BytesPerClient},{r.TotalBytes},{BenchHost.Number(r.Seconds, "0.000")},{BenchHost.Number(r.Mbps, "0.00")},{r.ServerBytes},{r.Status.Replace(',', ';')}\n");
+        }
+        return text.ToString();
+    }
+
+    private static string Summary(List<NetBenchRow> rows, NetBenchOptions options, DateTime when, string loadBefore, string loadAfter, List<string> skipped, string png)
+    {
+        var targets = rows.Where(r => !r.Status.StartsWith("skipped", StringComparison.Ordinal)).Select(r => r.Target).Distinct().ToList();
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"# bench net, {when:yyyy-MM-dd HH:mm} UTC\n\n");
+        text.Append(CultureInfo.InvariantCulture, $"Each client sends {Size(options.BytesPerClient)} of zeros over TCP to the sink on port {Port} at {ServerAddress}, from its own thread in a peer network namespace across a veth pair ");
+        text.Append(CultureInfo.InvariantCulture, $"(bridged to the TAP device for the stacks that bring their own). MB/s is 10^6 bytes per second, the median of {options.Reps} run(s): all clients' bytes over the time from the first connect to the last close ");
+        text.Append("(the sink closes once it has read everything; its own byte count is checked against what was sent).\n\n");
+        text.Append(CultureInfo.InvariantCulture, $"Machine: {BenchHost.Describe()}; load average {loadBefore} at the start, {loadAfter} at the end. ");
+        text.Append("The machine is shared with other agents building code while this ran, so single runs vary; microVM targets run under TCG (no KVM) here.\n\n");
+        text.Append("| clients |");
+        foreach (string t in targets)
+        {
+            text.Append(CultureInfo.InvariantCulture, $" {t} |");
+        }
+        var ratioTargets = targets.Contains(Baseline) ? targets.Where(t => t != Baseline).ToList() : [];
+        foreach (string t in ratioTargets)
+        {
+            text.Append(CultureInfo.InvariantCulture, $" {t} / {Baseline} |");
+        }
+        text.Append("\n|---:|").Append(string.Concat(Enumerable.Repeat("---:|", targets.Count + ratioTargets.Count))).Append('\n');
+        foreach (int clients in options.Clients)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"| {clients} |");
+            double Rate(string t) => BenchHost.Median(rows.Where(r => r.Target == t && r.Clients == clients).Select(r => r.Mbps));
+            foreach (string t in targets)
+            {
+                double rate = Rate(t);
+                text.Append(CultureInfo.InvariantCulture, $" {(double.IsNaN(rate) ? "failed" : BenchHost.Number(rate))} |");
+            }
+            foreach (string t in ratioTargets)
+            {
+                double ratio = Rate(t) / Rate(Baseline);
+                text.Append(CultureInfo.InvariantCulture, $" {(double.IsNaN(ratio) ? "" : BenchHost.Number(ratio, "0.00") + "x")} |");
+            }
+            text.Append('\n');
+        }
+        text.Append('\n');
+        foreach (string t in targets)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"- {t}: {rows.First(r => r.Target == t).Stack}\n");
+        }
+        foreach (var failure in rows.Where(r => r.Status.StartsWith("error", StringComparison.Ordinal)))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"- {failure.Target}, {failure.Clients} client(s), run {failure.Rep + 1}: {failure.Status}\n");
+        }
+        foreach (string s in skipped)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"- skipped {s}\n");
+        }
+        text.Append(CultureInfo.InvariantCulture, $"\n![bench net]({png})\n");
+        return text.ToString();
+    }
+}

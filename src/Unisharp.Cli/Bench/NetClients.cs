@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Unisharp.Cli.Bench;
+
+/// <summary>
+/// The bench's load: N clients, each on its own thread in the peer namespace, connect at once, send their bytes
+/// of zeros, close their side and wait for the server to close its own (so every byte has been read).
+/// The same clients drive every target.
+/// </summary>
+internal static class NetClients
+{
+    private static readonly byte[] s_zeros = new byte[1 << 20];
+
+    private static void Abort(Socket? socket)
+    {
+        if (socket is null)
+        {
+            return;
+        }
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Not connected, or already closed.
+        }
+        socket.Dispose();
+    }
+
+    /// <summary>What a run achieved: bytes sent, the time from the first connect to the last close, and the first error.</summary>
+    public readonly record struct Outcome(long Bytes, TimeSpan Wall, string? Error);
+
+    public static async Task<Outcome> RunAsync(string ns, IPEndPoint server, int clients, long bytesPerClient, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var started = new long[clients];
+        var ended = new long[clients];
+        var sent = new long[clients];
+        var errors = new string?[clients];
+        var sockets = new Socket?[clients];
+        using var barrier = new Barrier(clients);
+        var threads = new Thread[clients];
+        for (int i = 0; i < clients; i++)
+        {
+            int index = i;
+            threads[i] = new Thread(() => Client(index)) { IsBackground = true, Name = $"bench client {i}" };
+            threads[i].Start();
+        }
+
+        var all = Task.Run(() =>
+        {
+            foreach (var thread in threads)
+            {
+                thread.Join();
+            }
+        }, CancellationToken.None);
+        var finished = await Task.WhenAny(all, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false);
+        string? stopped = null;
+        if (finished != all)
+        {
+            stopped = cancellationToken.IsCancellationRequested ? "cancelled" : $"timeout after {timeout.TotalSeconds:0} s";
+            // Shut the sockets down under the blocked clients; a client that still does not return is a background
+            // thread and is left behind rather than waited for.
+            foreach (var socket in sockets)
+            {
+                Abort(socket);
+            }
+            await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None)).ConfigureAwait(false);
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+
+        long total = sent.Sum();
+        long first = started.Where(t => t != 0).DefaultIfEmpty(0).Min();
+        long last = ended.Max();
+        string? error = stopped ?? errors.FirstOrDefault(e => e is not null);
+        var wall = error is null && first != 0 ? Stopwatch.GetElapsedTime(first, last) : TimeSpan.Zero;
+        return new Outcome(total, wall, error);
+
+        void Client(int i)
+        {
+            try
+            {
+                NamespaceEntry.EnterOnThisThread(ns);
+            }
+            catch (IOException e)
+            {
+                errors[i] = e.Message;
+                barrier.RemoveParticipant();
+                return;
+            }
+            barrier.SignalAndWait();
+            try
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                sockets[i] = socket;
+                socket.SendTimeout = socket.ReceiveTimeout = (int)Math.Min(int.MaxValue, timeout.TotalMilliseconds);
+                started[i] = Stopwatch.GetTimestamp();
+                socket.Connect(server);
+                long left = bytesPerClient;
+                while (left > 0)
+                {
+                    int n = socket.Send(s_zeros, 0, (int)Math.Min(left, s_zeros.Length), SocketFlags.None);
+                    left -= n;
+                    sent[i] += n;
+                }
+                socket.Shutdown(SocketShutdown.Send);
+                // The server closes once it has read everything: that is when this client is done.
+                Span<byte> scratch = stackalloc byte[64];
+                while (socket.Receive(scratch) > 0)
+                {
+                }
+                ended[i] = Stopwatch.GetTimestamp();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                errors[i] = $"client {i}: {e.Message}";
+            }
+            finally
+            {
+                sockets[i]?.Dispose();
+            }
+        }
+    }
+}

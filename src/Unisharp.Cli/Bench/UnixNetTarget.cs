@@ -1,0 +1,32 @@
+namespace Unisharp.Cli.Bench;
+
+/// <summary>
+/// examples/network on the unix target: <c>unix-direct</c> is our TCP/IP stack over a TAP device;
+/// <c>unix-socket</c> is the same app on the host's sockets, so the Linux kernel receives (the Linux peer).
+/// </summary>
+internal sealed class UnixNetTarget(bool direct) : INetBenchTarget
+{
+    private string? _artifact;
+
+    public string Name => direct ? "unix-direct" : "unix-socket";
+
+    public string Stack => direct ? "Unisharp TCP/IP over TAP" : "Linux kernel TCP/IP over veth";
+
+    public bool UsesTap => direct;
+
+    public TimeSpan StartTimeout => TimeSpan.FromSeconds(30);
+
+    public async Task<string?> PrepareAsync(CancellationToken cancellationToken)
+    {
+        _artifact = await BenchApps.UnixAsync("network", cancellationToken).ConfigureAwait(false);
+        return null;
+    }
+
+    public IReadOnlyList<string> Command(string tap, string address, int port)
+    {
+        string artifact = _artifact ?? throw new InvalidOperationException("not prepared");
+        return direct
+            ? [artifact, $"--net=tap:{tap}", "--", $"--ipv4={address}", $"--port={port}"]
+            : [artifact, "--net=socket", "--", $"--port={port}"];
+    }
+}

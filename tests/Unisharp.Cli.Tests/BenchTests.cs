@@ -1,0 +1,149 @@
+using System.Globalization;
+using Unisharp.Testing;
+
+namespace Unisharp.Cli.Tests;
+
+/// <summary>
+/// <c>unisharp bench</c> at the smallest sizes, run as a user would: real namespaces, TAP and veth, our stack and
+/// the Linux kernel receiving; real dd and fio. The numbers are not judged here (bench/ is for that), only that
+/// each run happened, was counted and ended up in the CSV, the plot and the summary.
+/// </summary>
+[Collection(CliCollection.Name)]
+public sealed class BenchTests
+{
+    private static readonly byte[] s_pngMagic = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+
+    [RequiresNamespacesFact]
+    public void BenchNet_SocketAndDirect_CsvPlotAndSummary()
+    {
+        string output = Scratch();
+        try
+        {
+            var result = Unisharp.Run(TimeSpan.FromMinutes(15), "bench", "net", "--clients", "1", "--bytes", "8M",
+                "--targets", "unix-socket,unix-direct", "--out", output, "--timeout", "60");
+            Assert.True(result.ExitCode == 0, result.Stderr);
+
+            var rows = ReadCsv(Single(output, "-net.csv"));
+            Assert.Equal(["unix-socket", "unix-direct"], rows.Select(r => r["target"]));
+            foreach (var row in rows)
+            {
+                Assert.Equal("ok", row["status"]);
+                Assert.Equal("1", row["clients"]);
+                Assert.Equal("8388608", row["total_bytes"]);
+                Assert.Equal("8388608", row["server_bytes"]);
+                Assert.True(double.Parse(row["mbps"], CultureInfo.InvariantCulture) > 0);
+            }
+            AssertPng(Single(output, "-net.png"));
+            string summary = File.ReadAllText(Single(output, "-net.md"));
+            Assert.Contains("| clients | unix-socket | unix-direct | unix-direct / unix-socket |", summary);
+            Assert.Matches(@"\| 1 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+x \|", summary);
+            Assert.Contains("bench net: unix-direct: 1 client(s):", result.Stderr);
+            AssertNoLeftoverNamespaces();
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void BenchBlock_Unix_CsvPlotAndSummary()
+    {
+        string output = Scratch();
+        // Not under /tmp: the disks need a filesystem that takes O_DIRECT, which tmpfs does not.
+        string disks = Path.Combine("/var/tmp", "unisharp-bench-test-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var result = Unisharp.Run(TimeSpan.FromMinutes(15), "bench", "block", "--sizes", "8,64", "--reps", "1", "--disk-mib", "8",
+                "--targets", "unix", "--out", output, "--dir", disks, "--timeout", "120");
+            Assert.True(result.ExitCode == 0, result.Stderr);
+
+            var rows = ReadCsv(Single(output, "-block.csv"));
+            string[] tools = ["unix serial", "unix parallel", "dd", "fio"];
+            Assert.Equal(tools.Length * 2, rows.Count);
+            foreach (string size in (string[])["8", "64"])
+            {
+                Assert.Equal(tools, rows.Where(r => r["buffsize_sectors"] == size).Select(r => r["tool"]));
+            }
+            foreach (var row in rows)
+            {
+                Assert.Equal("ok", row["status"]);
+                Assert.Equal("8", row["disk_mib"]);
+                Assert.True(double.Parse(row["mbps"], CultureInfo.InvariantCulture) > 0);
+            }
+            AssertPng(Single(output, "-block.png"));
+            string summary = File.ReadAllText(Single(output, "-block.md"));
+            Assert.Contains("| unix serial / dd | unix parallel / dd | fio / dd |", summary);
+            Assert.Matches(@"\| 64 \| 32768 \| 64 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+x \|", summary);
+            Assert.False(Directory.Exists(disks) && Directory.GetFiles(disks).Length > 0, "the disk files are removed after the bench");
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+            if (Directory.Exists(disks))
+            {
+                Directory.Delete(disks, recursive: true);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(new[] { "bench", "net", "--bogus" }, "unisharp: error: Unrecognized command or argument '--bogus'.")]
+    [InlineData(new[] { "bench", "block", "--parallel", "maybe" }, "unisharp: error: invalid --parallel 'maybe': expected both, true or false")]
+    [InlineData(new[] { "bench", "net", "--clients", "0" }, "unisharp: error: invalid --clients '0': expected a comma-separated list of integers from 1 to 256")]
+    [InlineData(new[] { "bench", "net", "--targets", "vmware" }, "unisharp: error: invalid --targets 'vmware': choose from unix-direct, unix-socket, lwip, qemu, firecracker")]
+    [InlineData(new[] { "bench", "net", "--bytes", "12X" }, "unisharp: error: invalid --bytes '12X': expected a size such as 512M, 8M or 1G (at most 64G)")]
+    [InlineData(new[] { "bench", "block", "--sizes", "8,x" }, "unisharp: error: invalid --sizes '8,x': expected a comma-separated list of integers from 1 to 65536")]
+    public void Bench_BadFlag_OneLineErrorExit2(string[] arguments, string message)
+    {
+        var result = Unisharp.Run(arguments);
+        Assert.Equal(2, result.ExitCode);
+        string error = Assert.Single(result.Stderr.Trim().Split('\n'));
+        Assert.StartsWith(message, error, StringComparison.Ordinal);
+    }
+
+    private static string Scratch()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "unisharp-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    private static string Single(string directory, string suffix) =>
+        Assert.Single(Directory.GetFiles(directory), f => f.EndsWith(suffix, StringComparison.Ordinal));
+
+    private static List<Dictionary<string, string>> ReadCsv(string path)
+    {
+        var lines = File.ReadAllLines(path);
+        string[] header = lines[0].Split(',');
+        return lines.Skip(1).Select(line =>
+        {
+            string[] cells = line.Split(',');
+            Assert.Equal(header.Length, cells.Length);
+            return header.Zip(cells).ToDictionary(p => p.First, p => p.Second);
+        }).ToList();
+    }
+
+    private static void AssertPng(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        Assert.True(bytes.Length > 10_000, $"{path} is {bytes.Length} bytes");
+        Assert.Equal(s_pngMagic, bytes[..8]);
+    }
+
+    /// <summary>The bench names its namespaces usbench-PID-...: none may outlive its process.</summary>
+    private static void AssertNoLeftoverNamespaces()
+    {
+        var list = HostCommand.Run("ip", ["netns", "list"]).Stdout;
+        foreach (string line in list.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string name = line.Split(' ')[0];
+            if (!name.StartsWith("usbench-", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            int pid = int.Parse(name.Split('-')[1], CultureInfo.InvariantCulture);
+            Assert.True(Directory.Exists($"/proc/{pid}"), $"namespace {name} outlived its bench (process {pid})");
+        }
+    }
+}
