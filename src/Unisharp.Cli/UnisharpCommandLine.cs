@@ -13,7 +13,13 @@ internal static class UnisharpCommandLine
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            string verb = parse.CommandResult.Command == root ? "" : parse.CommandResult.Command.Name + " ";
+            // The whole command path ("bench net "), so the hint names the help that explains the error.
+            var names = new List<string>();
+            for (var result = parse.CommandResult; result is not null && result.Command != root; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+            {
+                names.Insert(0, result.Command.Name);
+            }
+            string verb = names.Count == 0 ? "" : string.Join(' ', names) + " ";
             // "Unrecognized command" says more than the "required command" that follows from it.
             var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
             await Console.Error.WriteLineAsync($"unisharp: error: {error.Message} (see 'unisharp {verb}--help')").ConfigureAwait(false);
