@@ -18,6 +18,28 @@ public sealed class InitramfsBuilderTests
     }
 
     [Fact]
+    public void FindLibraries_ExecutableNamingOpenSsl_AddsWhatTheRuntimeOpensItself()
+    {
+        // A NativeAOT app that hashes (block-copy --verify) names libssl.so.3 for dlopen; its ELF headers do not.
+        string work = Directory.CreateTempSubdirectory("unisharp-ssl-").FullName;
+        try
+        {
+            string app = Path.Combine(work, "app");
+            File.WriteAllBytes(app, [.. File.ReadAllBytes(DynamicExecutable), .. "libssl.so.3\0"u8]);
+            var plain = new InitramfsBuilder(DynamicExecutable).FindLibraries().Select(f => Path.GetFileName(f.GuestPath)).ToList();
+            var withSsl = new InitramfsBuilder(app).FindLibraries().Select(f => Path.GetFileName(f.GuestPath)).ToList();
+
+            Assert.DoesNotContain("libssl.so.3", plain);
+            Assert.Contains("libssl.so.3", withSsl);
+            Assert.Contains("libcrypto.so.3", withSsl);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
     public void ReadDirect_NotElf_ThrowsInvalidData()
     {
         Assert.Throws<InvalidDataException>(() => ElfDependencies.ReadDirect("#!/bin/sh\nexit 0\n"u8.ToArray().Concat(new byte[64]).ToArray()));

@@ -114,7 +114,9 @@ public static class ElfDependencies
     /// <param name="executablePath">The executable on this machine.</param>
     /// <param name="libraryDirectories">Where to look for libraries; <see cref="DefaultLibraryDirectories"/> by default.</param>
     /// <exception cref="FileNotFoundException">A library is in none of the directories.</exception>
-    public static IReadOnlyList<(string GuestPath, string HostPath)> Resolve(string executablePath, IReadOnlyList<string>? libraryDirectories = null)
+    /// <param name="alsoNeeded">Libraries the executable loads itself at run time (dlopen), resolved with theirs.</param>
+    public static IReadOnlyList<(string GuestPath, string HostPath)> Resolve(string executablePath, IReadOnlyList<string>? libraryDirectories = null,
+        IEnumerable<string>? alsoNeeded = null)
     {
         libraryDirectories ??= DefaultLibraryDirectories;
         var result = new List<(string, string)>();
@@ -131,7 +133,7 @@ public static class ElfDependencies
             seen.Add(Path.GetFileName(interpreter));
             result.Add((interpreter, interpreter));
         }
-        foreach (string name in needed)
+        foreach (string name in needed.Concat(alsoNeeded ?? []))
         {
             pending.Enqueue((name, executablePath));
         }

@@ -40,7 +40,20 @@ public sealed class InitramfsBuilder
     /// <summary>The interpreter and libraries the executable needs, as (path in the guest, file on this machine).</summary>
     /// <exception cref="FileNotFoundException">A library is missing on this machine.</exception>
     public IReadOnlyList<(string GuestPath, string HostPath)> FindLibraries() =>
-        ElfDependencies.Resolve(_executablePath, LibraryDirectories);
+        ElfDependencies.Resolve(_executablePath, LibraryDirectories, LoadedAtRunTime(_executablePath, LibraryDirectories ?? ElfDependencies.DefaultLibraryDirectories));
+
+    /// <summary>
+    /// Libraries the .NET runtime opens with dlopen rather than through the ELF headers: OpenSSL, for the app's
+    /// cryptography (SHA-256, TLS). They go into the image when the executable names them and this machine has them.
+    /// </summary>
+    public static IReadOnlyList<string> LoadedAtRunTime(string executablePath, IReadOnlyList<string> libraryDirectories)
+    {
+        byte[] image = File.ReadAllBytes(executablePath);
+        string[] openSsl = ["libssl.so.3", "libcrypto.so.3"];
+        return image.AsSpan().IndexOf("libssl.so.3"u8) >= 0 && openSsl.All(l => libraryDirectories.Any(d => File.Exists(Path.Combine(d, l))))
+            ? openSsl
+            : [];
+    }
 
     /// <summary>Writes the compressed image to <paramref name="path"/>, replacing it; returns its size in bytes.</summary>
     public long WriteTo(string path)
