@@ -56,6 +56,7 @@ internal sealed class HttpConnection(UnikernelContext ctx, ITcpConnection connec
             if (_end == _buffer.Length)
             {
                 await RespondAsync(remote, "-", "-", 431, "Request Header Fields Too Large", "text/plain", "request head too large\n"u8.ToArray(), keepAlive: false);
+                await LingerAsync();
                 return false;
             }
             int n = await connection.ReadAsync(_buffer.AsMemory(_end), ctx.Stopping);
@@ -75,11 +76,13 @@ internal sealed class HttpConnection(UnikernelContext ctx, ITcpConnection connec
         if (request is null)
         {
             await RespondAsync(remote, "-", "-", 400, "Bad Request", "text/plain", "malformed request\n"u8.ToArray(), keepAlive: false);
+            await LingerAsync();
             return false;
         }
         if (request.Chunked)
         {
             await RespondAsync(remote, request.Method, request.Target, 501, "Not Implemented", "text/plain", "chunked request bodies are not supported\n"u8.ToArray(), keepAlive: false);
+            await LingerAsync();
             return false;
         }
         if (!await DiscardBodyAsync(request.ContentLength))
@@ -107,6 +110,28 @@ internal sealed class HttpConnection(UnikernelContext ctx, ITcpConnection connec
             await RespondAsync(remote, request.Method, request.Target, 404, "Not Found", "text/plain", "not found\n"u8.ToArray(), request.KeepAlive, omitBody: head);
         }
         return request.KeepAlive;
+    }
+
+    /// <summary>
+    /// After an error answer, reads and drops what the client still sends (up to 1 MiB, 2 s) before closing:
+    /// closing with unread data would reset the connection and could destroy the answer before the client reads it.
+    /// </summary>
+    private async Task LingerAsync()
+    {
+        using var linger = CancellationTokenSource.CreateLinkedTokenSource(ctx.Stopping);
+        linger.CancelAfter(TimeSpan.FromSeconds(2));
+        long drained = 0;
+        try
+        {
+            int n;
+            while (drained < 1 << 20 && (n = await connection.ReadAsync(_buffer, linger.Token)) > 0)
+            {
+                drained += n;
+            }
+        }
+        catch (OperationCanceledException) when (!ctx.Stopping.IsCancellationRequested)
+        {
+        }
     }
 
     /// <summary>Skips a request body we have no use for; false if the peer closed before it ended.</summary>
