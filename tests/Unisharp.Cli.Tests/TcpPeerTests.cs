@@ -133,12 +133,23 @@ public sealed class TcpPeerTests(BuiltExamples examples, ITestOutputHelper outpu
                 var server = Task.Run(() => ns.Exec(s_transferTimeout, "bash", "-c", $"set -o pipefail; {command}"));
                 WaitListening(ns, port);
                 string log;
-                using (var app = PeerApp.Start(ns, examples.Executable("tcp-transfer"),
-                    [$"--net=tap:{Tap}", Mac, .. faults, $"--ipv4={Ours}/24", $"--connect={Host}:{port}", $"--send={(weSend ? fromUs : 0)}"]))
+                // Under faults, a capture of what our stack saw explains a failure (it is small: a few MB).
+                string? pcap = faults.Length > 0 ? Path.Combine(Path.GetTempPath(), $"peer-{Guid.NewGuid():N}.pcap") : null;
+                try
                 {
+                    using var app = PeerApp.Start(ns, examples.Executable("tcp-transfer"),
+                        [$"--net=tap:{Tap}", Mac, .. faults, .. (pcap is null ? (string[])[] : [$"--pcap={pcap}"]),
+                         $"--ipv4={Ours}/24", $"--connect={Host}:{port}", $"--send={(weSend ? fromUs : 0)}"]);
                     int exit = app.WaitForExit(s_transferTimeout);
                     log = app.Log;
-                    Assert.True(exit == 0, $"against '{command}': exit {exit}\n{log}");
+                    Assert.True(exit == 0, $"against '{command}': exit {exit}\n{log}\n{FirstFrames(pcap)}");
+                }
+                finally
+                {
+                    if (pcap is not null)
+                    {
+                        File.Delete(pcap);
+                    }
                 }
                 Assert.True(server.Wait(TimeSpan.FromSeconds(30)), $"'{command}' did not end after our close\n{log}");
                 var result = server.Result;
@@ -160,6 +171,9 @@ public sealed class TcpPeerTests(BuiltExamples examples, ITestOutputHelper outpu
             File.Delete(file);
         }
     }
+
+    private static string FirstFrames(string? pcap) =>
+        pcap is null || !File.Exists(pcap) ? "" : "first frames our stack saw:\n" + HostCommand.Run("sh", ["-c", $"tcpdump -nn -r {pcap} 2>&1 | head -40"]).Stdout;
 
     /// <summary>Opens a connection from Linux and, while it is open, reads TCP_INFO on it and runs <c>ss -tin</c>.</summary>
     private static string Inspect(NetworkNamespace ns, string address, int port)
