@@ -57,6 +57,15 @@ internal sealed class PeerApp : IDisposable
         ns.Exec("ip", "link", "set", tap, "up").EnsureSuccess("TAP up");
     }
 
+    /// <summary>Kills, by process id, every process still running in <paramref name="ns"/>.</summary>
+    public static void KillAllIn(NetworkNamespace ns)
+    {
+        foreach (string pid in HostCommand.Run("ip", ["netns", "pids", ns.Name]).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            HostCommand.Run("kill", ["-KILL", pid.Trim()]);
+        }
+    }
+
     /// <summary>Waits until the log matches <paramref name="pattern"/> <paramref name="times"/> times; fails with the log if it does not.</summary>
     public Match WaitForLog(string pattern, TimeSpan timeout, int times = 1)
     {

@@ -114,6 +114,7 @@ public sealed class TcpPeerTests(BuiltExamples examples, ITestOutputHelper outpu
     /// <summary>We connect to Linux servers, one direction at a time (nc -l ends a connection on the peer's FIN).</summary>
     private void LinuxServers(long toUs, long fromUs, params string[] faults)
     {
+        string executable = examples.Executable("tcp-transfer");
         using var ns = NetworkNamespace.Create();
         PeerApp.CreateTap(ns, Tap, $"{Host}/24");
         var (file, fileHash) = TestPattern.RandomFile(toUs);
@@ -137,7 +138,7 @@ public sealed class TcpPeerTests(BuiltExamples examples, ITestOutputHelper outpu
                 string? pcap = faults.Length > 0 ? Path.Combine(Path.GetTempPath(), $"peer-{Guid.NewGuid():N}.pcap") : null;
                 try
                 {
-                    using var app = PeerApp.Start(ns, examples.Executable("tcp-transfer"),
+                    using var app = PeerApp.Start(ns, executable,
                         [$"--net=tap:{Tap}", Mac, .. faults, .. (pcap is null ? (string[])[] : [$"--pcap={pcap}"]),
                          $"--ipv4={Ours}/24", $"--connect={Host}:{port}", $"--send={(weSend ? fromUs : 0)}"]);
                     int exit = app.WaitForExit(s_transferTimeout);
@@ -169,6 +170,8 @@ public sealed class TcpPeerTests(BuiltExamples examples, ITestOutputHelper outpu
         finally
         {
             File.Delete(file);
+            // A Linux server left waiting by a failed case would outlive the namespace.
+            PeerApp.KillAllIn(ns);
         }
     }
 
