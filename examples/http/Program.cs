@@ -1,0 +1,15 @@
+using Unisharp.Hosting;
+
+var builder = Unikernel.CreateBuilder(args, "http").UseStack();
+var port = builder.Argument(BootArgument.Port("port", 80, "The TCP port to serve HTTP on."));
+
+return builder.Run(async ctx =>
+{
+    await using var listener = ctx.Stack.Tcp.Listen(ctx.Get(port));
+    ctx.Log.Info("http", $"serving HTTP on {listener.LocalEndpoint}");
+    while (true)
+    {
+        var connection = await listener.AcceptAsync(ctx.Stopping);
+        _ = new HttpConnection(ctx, connection).ServeAsync();
+    }
+});

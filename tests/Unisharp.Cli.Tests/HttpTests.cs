@@ -1,0 +1,67 @@
+using Unisharp.Testing;
+
+namespace Unisharp.Cli.Tests;
+
+/// <summary>curl and nc against examples/http on our stack over a TAP device, in a namespace made for the test.</summary>
+[Collection(CliCollection.Name)]
+public sealed class HttpTests(BuiltExamples examples)
+{
+    private const string Tap = "ustap0";
+    private const string Ours = "198.18.0.2";
+    private const long Body = 10L << 20;
+
+    [RequiresNamespacesFact]
+    public void Curl_PageBytesAndNotFound_MalformedGets400AndServerStaysUp()
+    {
+        using var ns = NetworkNamespace.Create();
+        PeerApp.CreateTap(ns, Tap, "198.18.0.1/24");
+        using var app = PeerApp.Start(ns, examples.Executable("http"), $"--net=tap:{Tap}", "--mac=02:00:00:00:00:02", $"--ipv4={Ours}/24");
+        app.WaitForLog("serving HTTP on", TimeSpan.FromSeconds(30));
+
+        var page = Curl(ns, "-sS", "--max-time", "20", $"http://{Ours}/");
+        Assert.Contains("Hello from Unisharp", page.Stdout);
+
+        string expected = TestPattern.Sha256(Body);
+        var bytes = ns.Exec(TimeSpan.FromSeconds(90), "bash", "-c", $"set -o pipefail; curl -sS --fail --max-time 60 http://{Ours}/bytes/{Body} | sha256sum");
+        Assert.True(bytes.ExitCode == 0, bytes.Stderr + app.Log);
+        Assert.StartsWith(expected, bytes.Stdout);
+
+        var missing = Curl(ns, "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", $"http://{Ours}/missing");
+        Assert.Equal("404", missing.Stdout);
+
+        var head = Curl(ns, "-sS", "--max-time", "20", "-I", $"http://{Ours}/bytes/100");
+        Assert.Contains("HTTP/1.1 200 OK", head.Stdout);
+        Assert.Contains("Content-Length: 100", head.Stdout);
+
+        // Two requests on one connection: keep-alive.
+        var twice = Curl(ns, "-sSv", "--max-time", "20", "-o", "/dev/null", "-o", "/dev/null", $"http://{Ours}/", $"http://{Ours}/bytes/5");
+        Assert.Contains("Re-using existing", twice.Stderr, StringComparison.OrdinalIgnoreCase);
+
+        // Malformed requests get a 400 and the connection is closed; an oversized head gets a 431.
+        Assert.StartsWith("HTTP/1.1 400 Bad Request", Raw(ns, @"GARBAGE\r\n\r\n"));
+        Assert.StartsWith("HTTP/1.1 400 Bad Request", Raw(ns, @"GET / HTTP/1.1\r\nno colon here\r\n\r\n"));
+        Assert.StartsWith("HTTP/1.1 400 Bad Request", Raw(ns, @"GET / HTTP/9.9\r\n\r\n"));
+        Assert.StartsWith("HTTP/1.1 400 Bad Request", Raw(ns, @"GET / HTTP/1.1\r\nContent-Length: -5\r\n\r\n"));
+        var oversized = ns.Exec(TimeSpan.FromSeconds(30), "bash", "-c", $"head -c 20000 /dev/zero | tr '\\0' a | nc -N -w 5 {Ours} 80");
+        Assert.StartsWith("HTTP/1.1 431", oversized.Stdout);
+        // Pipelined: two requests in one write, two answers in order.
+        string pipelined = Raw(ns, @"GET /bytes/3 HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
+        Assert.Matches(@"(?s)^HTTP/1.1 200 OK.*Content-Length: 3\r\n.*HTTP/1.1 404 Not Found", pipelined);
+
+        // Still serving.
+        Assert.False(app.HasExited, app.Log);
+        Assert.Contains("Hello from Unisharp", Curl(ns, "-sS", "--max-time", "20", $"http://{Ours}/").Stdout);
+        app.WaitForLog(@"GET /bytes/10485760 200 10485760", TimeSpan.FromSeconds(5));
+    }
+
+    private static HostCommand.Result Curl(NetworkNamespace ns, params string[] arguments)
+    {
+        var result = ns.Exec(TimeSpan.FromSeconds(30), ["curl", .. arguments]);
+        Assert.True(result.ExitCode == 0, $"curl {string.Join(' ', arguments)}: {result.Stderr}");
+        return result;
+    }
+
+    /// <summary>Sends <paramref name="request"/> (printf escapes) with nc and returns the whole answer.</summary>
+    private static string Raw(NetworkNamespace ns, string request) =>
+        ns.Exec(TimeSpan.FromSeconds(30), "bash", "-c", $"printf '{request}' | nc -N -w 5 {Ours} 80").Stdout;
+}
