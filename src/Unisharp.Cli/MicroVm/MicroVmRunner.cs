@@ -125,7 +125,7 @@ internal static class MicroVmRunner
             await HostPackages.EnsureAsync([HostPackages.Command("tcpdump", "tcpdump")], Progress.Info, CancellationToken.None).ConfigureAwait(false);
         }
         var start = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
-        foreach (string argument in network.ExecPrefix.Skip(1).Concat(["tcpdump", "-i", network.Tap, "-U", "-s", "0", "-w", Path.GetFullPath(path)]))
+        foreach (string argument in network.ExecPrefix.Skip(1).Concat(["tcpdump", "-i", network.Tap, "--immediate-mode", "-U", "-s", "0", "-w", Path.GetFullPath(path)]))
         {
             start.ArgumentList.Add(argument);
         }
