@@ -115,7 +115,10 @@ internal sealed record MicroVmLaunch
         };
         if (Tap is not null)
         {
-            arguments.AddRange(["-netdev", $"tap,id=net0,ifname={Tap},script=no,downscript=no", "-device", $"virtio-net-{bus},netdev=net0,mac={GuestMac}"]);
+            // vnet_hdr=off: without it QEMU offers checksum offload to the guest, whose raw socket then hands our stack
+            // TCP and UDP frames with unfilled checksums. romfile= skips the iPXE ROM a unikernel never boots from.
+            arguments.AddRange(["-netdev", $"tap,id=net0,ifname={Tap},script=no,downscript=no,vnet_hdr=off",
+                "-device", $"virtio-net-{bus},netdev=net0,mac={GuestMac}{(IsMicrovm ? "" : ",romfile=")}"]);
         }
         foreach (var disk in Disks)
         {
