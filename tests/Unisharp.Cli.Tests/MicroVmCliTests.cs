@@ -186,9 +186,14 @@ public sealed class MicroVmCliTests
         }
         finally
         {
+            // SIGTERM first, so that the tool deletes its namespace; SIGKILL would leave it behind.
             if (tool is { HasExited: false })
             {
-                tool.Kill(entireProcessTree: true);
+                HostCommand.Run("kill", ["-TERM", tool.Id.ToString()]);
+                if (!tool.WaitForExit(TimeSpan.FromSeconds(30)))
+                {
+                    tool.Kill(entireProcessTree: true);
+                }
             }
             tool?.Dispose();
             Unisharp.DeleteScratch(app);
