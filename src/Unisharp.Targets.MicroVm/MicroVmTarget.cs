@@ -88,7 +88,7 @@ public sealed class MicroVmTarget : UnikernelTarget
     /// <summary>How the network card receives: <c>unisharp.rxring=v2</c> (the default), <c>v3</c> or <c>off</c> (recv).</summary>
     public PacketReceiveMode ReceiveMode { get; private set; } = PacketSocketDevice.DefaultReceiveMode;
 
-    /// <summary>QEMU has the isa-debug-exit device our exit code goes to; Firecracker has not.</summary>
+    /// <summary>QEMU (pc) is stopped with a power-off, Firecracker with a reboot; both write the exit code to isa-debug-exit, which QEMU's microvm has and Firecracker ignores.</summary>
     private bool IsQemu => Name == "qemu";
 
     public override IReadOnlyList<string> TakeDeviceOptions(IReadOnlyList<string> args)
@@ -97,7 +97,7 @@ public sealed class MicroVmTarget : UnikernelTarget
         if (GuestSystem.IsInit)
         {
             // First thing as init: mount /proc (the command line is there) and arrange the power-off.
-            GuestSystem.Boot(debugExit: IsQemu, rebootToStop: !IsQemu);
+            GuestSystem.Boot(debugExit: true, rebootToStop: !IsQemu);
             words = KernelCommandLine.Split(_readCommandLine() ?? "");
         }
         return TakeOptions(words);

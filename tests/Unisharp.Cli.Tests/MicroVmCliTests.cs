@@ -104,6 +104,11 @@ public sealed class MicroVmCliTests
             Assert.True(run.ExitCode == 0, run.Stderr + run.Stdout);
             Assert.Equal(4, CountLines(run.Stdout, "Hello"));
             Assert.Contains("is up to date", run.Stderr);
+            Assert.DoesNotContain("without handing over an exit code", run.Stderr);
+
+            // A bad boot argument is exit code 2 through the microvm machine too.
+            var bad = Unisharp.Run(s_boot, "run", app, "--no-build", "--", "--count=-3");
+            Assert.True(bad.ExitCode == 2, $"exit {bad.ExitCode}: {bad.Stderr}{bad.Stdout}");
         }
         finally
         {
