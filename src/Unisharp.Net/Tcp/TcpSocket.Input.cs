@@ -452,7 +452,6 @@ internal sealed partial class TcpSocket
 
     private void EnterRecovery()
     {
-        _probeAt = Instant.Never;
         int flight = _sndMax - _sndUna;
         _ssthresh = SsthreshAfterLoss(flight);
         _recover = _sndMax;

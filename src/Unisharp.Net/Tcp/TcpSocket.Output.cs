@@ -158,6 +158,8 @@ internal sealed partial class TcpSocket
                 {
                     _rtxAt = now + _rto;
                 }
+                // Two round trips from the newest retransmission until it counts as lost.
+                ArmProbe(now);
             }
         }
         while (true)
@@ -414,13 +416,14 @@ internal sealed partial class TcpSocket
 
     /// <summary>
     /// RFC 8985 §7.2: with SACK and data in flight outside recovery, a probe goes out two round trips after the last
-    /// send or ACK, so a loss at the tail of a small window is found by SACK recovery instead of the timer. None
+    /// send or ACK, so a loss at the tail of a small window is found by SACK recovery instead of the timer. In
+    /// recovery with retransmissions out, the same timer takes them as lost when the ACK does not pass them. None
     /// after a timeout until new data is acknowledged: the backed-off timer alone paces the retries then.
     /// </summary>
     private void ArmProbe(Instant now)
     {
         _probeAt = Instant.Never;
-        if (!_sackEnabled || _inRecovery || _retries > 0 || _sndMax == _sndUna || _sndNxt != _sndMax || !_hasRtt
+        if (!_sackEnabled || (_inRecovery && _highRxt <= _sndUna) || _retries > 0 || _sndMax == _sndUna || _sndNxt != _sndMax || !_hasRtt
             || State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck))
         {
             return;
@@ -442,7 +445,19 @@ internal sealed partial class TcpSocket
     private void SendProbe(ITcpSegmentSink sink, Instant now)
     {
         _probeAt = Instant.Never;
-        if (_inRecovery || _sndMax == _sndUna || _sndNxt != _sndMax)
+        if (_inRecovery)
+        {
+            if (_sackEnabled && _highRxt > _sndUna)
+            {
+                // Two round trips without the cumulative ACK moving past our retransmissions: take them as lost
+                // too and let the recovery loop resend the holes (RFC 8985's reordering timer, by round trips).
+                _highRxt = _sndUna;
+                _rxtRoundMark = _sndMax;
+                LostRetransmissions++;
+            }
+            return;
+        }
+        if (_sndMax == _sndUna || _sndNxt != _sndMax)
         {
             return;
         }
