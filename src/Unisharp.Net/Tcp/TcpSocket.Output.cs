@@ -135,6 +135,10 @@ internal sealed partial class TcpSocket
                 {
                     _rtxAt = now + _rto;
                 }
+                if (_inRecovery)
+                {
+                    ArmProbe(now);
+                }
             }
         }
         if (_inRecovery && _sackEnabled)
@@ -415,15 +419,16 @@ internal sealed partial class TcpSocket
     }
 
     /// <summary>
-    /// RFC 8985 §7.2: with SACK and data in flight outside recovery, a probe goes out two round trips after the last
+    /// RFC 8985 §7.2: with data in flight outside recovery, a probe goes out two round trips after the last
     /// send or ACK, so a loss at the tail of a small window is found by SACK recovery instead of the timer. In
-    /// recovery with retransmissions out, the same timer takes them as lost when the ACK does not pass them. None
+    /// recovery with retransmissions out, the same timer takes them as lost when the ACK does not pass them (with
+    /// SACK the holes from SND.UNA, without it SND.UNA's segment, as NewReno would on a partial ACK). None
     /// after a timeout until new data is acknowledged: the backed-off timer alone paces the retries then.
     /// </summary>
     private void ArmProbe(Instant now)
     {
         _probeAt = Instant.Never;
-        if (!_sackEnabled || (_inRecovery && _highRxt <= _sndUna) || _retries > 0 || _sndMax == _sndUna || _sndNxt != _sndMax || !_hasRtt
+        if ((_inRecovery && _sackEnabled && _highRxt <= _sndUna) || _retries > 0 || _sndMax == _sndUna || _sndNxt != _sndMax || !_hasRtt
             || State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck))
         {
             return;
@@ -447,7 +452,13 @@ internal sealed partial class TcpSocket
         _probeAt = Instant.Never;
         if (_inRecovery)
         {
-            if (_sackEnabled && _highRxt > _sndUna)
+            if (!_sackEnabled)
+            {
+                // NewReno: no partial ACK two round trips after resending SND.UNA: that copy was lost too.
+                _retransmitNow = true;
+                LostRetransmissions++;
+            }
+            else if (_highRxt > _sndUna)
             {
                 // Two round trips without the cumulative ACK moving past our retransmissions: take them as lost
                 // too and let the recovery loop resend the holes (RFC 8985's reordering timer, by round trips).
