@@ -125,7 +125,13 @@ internal sealed class TcpSackScoreboard
     /// The first hole (unSACKed bytes below the highest SACKed byte) at or after <paramref name="from"/>:
     /// its start and length. False when there is none.
     /// </summary>
-    public bool NextHole(SeqNum from, out SeqNum start, out int length)
+    public bool NextHole(SeqNum from, out SeqNum start, out int length) => NextHole(from, from, out start, out length);
+
+    /// <summary>
+    /// As <see cref="NextHole(SeqNum, out SeqNum, out int)"/>, but unSACKed bytes up to <paramref name="lostEnd"/>
+    /// count as a hole even above the highest SACKed byte (after a retransmission timeout all of them are lost).
+    /// </summary>
+    public bool NextHole(SeqNum from, SeqNum lostEnd, out SeqNum start, out int length)
     {
         for (int i = 0; i < Count; i++)
         {
@@ -140,6 +146,12 @@ internal sealed class TcpSackScoreboard
                 return true;
             }
             from = _right[i];
+        }
+        if (from < lostEnd)
+        {
+            start = from;
+            length = lostEnd - from;
+            return true;
         }
         start = default;
         length = 0;

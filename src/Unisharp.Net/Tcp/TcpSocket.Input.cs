@@ -249,6 +249,7 @@ internal sealed partial class TcpSocket
         var ack = seg.AckNumber;
         int acked = ack - _sndUna;
         int window = seg.WindowLength << _sndShift;
+        int sackedBefore = _scoreboard.SackedBytes;
         if (_sackEnabled)
         {
             for (int i = 0; i < seg.SackBlocks.Count; i++)
@@ -285,18 +286,30 @@ internal sealed partial class TcpSocket
             _retries = 0;
             OnNewAck(acked, flightBefore, now);
             _rtxAt = _sndUna == _sndMax ? Instant.Never : now + _rto;
+            ArmProbe(now);
             _persistAt = Instant.Never;
             _persistBackoff = Duration.Zero;
             Notify();
         }
-        else if (acked == 0 && payloadLength == 0 && !seg.Has(TcpFlags.Fin) && window == _sndWnd && _sndMax > _sndUna)
+        else if (acked == 0 && _sndMax > _sndUna
+            && ((payloadLength == 0 && !seg.Has(TcpFlags.Fin) && window == _sndWnd) || _scoreboard.SackedBytes > sackedBefore))
         {
+            // RFC 5681 §2, or RFC 6675 §2: with SACK, an ACK that SACKs new data is a duplicate whatever its window
+            // or payload says.
             OnDuplicateAck();
         }
         // RFC 6675 §5: enough SACKed above SND.UNA means it is lost, without waiting for three duplicates.
-        if (_sackEnabled && !_inRecovery && _sndUna - 1 >= _recover && _scoreboard.SackedAbove(_sndUna) > 2 * _smss)
+        if (_sackEnabled && !_inRecovery && MayEnterRecovery && _scoreboard.SackedAbove(_sndUna) > 2 * _smss)
         {
             EnterRecovery();
+        }
+        else if (_sackEnabled && _inRecovery && _highRxt > _sndUna && _scoreboard.SackedAbove(_rxtRoundMark) > 2 * _smss)
+        {
+            // Data sent after our retransmissions is SACKed well past them and a hole below HighRxt is still open:
+            // that retransmission was lost too. Resend the holes again now instead of waiting for the timer.
+            _highRxt = _sndUna;
+            _rxtRoundMark = _sndMax;
+            LostRetransmissions++;
         }
         // RFC 9293 §3.10.7.4: take the window from the newest segment only.
         if (_sndWl1 < seg.SequenceNumber || (_sndWl1 == seg.SequenceNumber && _sndWl2 <= ack))
@@ -353,11 +366,25 @@ internal sealed partial class TcpSocket
     {
         if (_inRecovery && _sackEnabled)
         {
+            if (_rtoRecovery)
+            {
+                // After a timeout the window starts again from one segment: slow start while the holes are resent.
+                if (_cwnd < _ssthresh)
+                {
+                    _cwnd += Math.Min(acked, _smss);
+                }
+                else
+                {
+                    _cwnd += Math.Max(1, (int)((long)_smss * Math.Min(acked, _smss) / _cwnd));
+                }
+            }
             if (_sndUna >= _recover)
             {
-                // RFC 6675 §5: recovery ends when RecoveryPoint is acknowledged; cwnd is ssthresh.
-                _cwnd = Math.Max(_ssthresh, _smss);
+                // RFC 6675 §5: recovery ends when RecoveryPoint is acknowledged; cwnd is ssthresh (after a timeout,
+                // what slow start has grown it to).
+                _cwnd = _rtoRecovery ? Math.Max(_cwnd, _smss) : Math.Max(_ssthresh, _smss);
                 _inRecovery = false;
+                _rtoRecovery = false;
                 _dupAcks = 0;
             }
             return;
@@ -411,11 +438,17 @@ internal sealed partial class TcpSocket
             }
             return;
         }
-        if (_dupAcks == 3 && _sndUna - 1 >= _recover)
+        if (_dupAcks >= 3 && MayEnterRecovery)
         {
             EnterRecovery();
         }
     }
+
+    /// <summary>
+    /// RFC 6582 §3.2 step 2: without SACK, only duplicates of an ACK beyond the last recovery point start another;
+    /// with SACK (RFC 6675 §5) the end of the last recovery is enough: the segment at its point can be lost too.
+    /// </summary>
+    private bool MayEnterRecovery => _sackEnabled ? _sndUna >= _recover : _sndUna - 1 >= _recover;
 
     private void EnterRecovery()
     {
@@ -423,6 +456,8 @@ internal sealed partial class TcpSocket
         _ssthresh = SsthreshAfterLoss(flight);
         _recover = _sndMax;
         _inRecovery = true;
+        _rtoRecovery = false;
+        _rxtRoundMark = _sndMax;
         FastRetransmits++;
         _layer.Stats.FastRecoveries++;
         if (_sackEnabled)
@@ -549,6 +584,7 @@ internal sealed partial class TcpSocket
         _persistAt = Instant.Never;
         _ackAt = Instant.Never;
         _stateTimerAt = Instant.Never;
+        _probeAt = Instant.Never;
         _ackNow = false;
         _retransmitNow = false;
         Notify();

@@ -13,6 +13,8 @@ internal sealed partial class TcpSocket
     private static readonly Duration s_initialRto = Duration.FromSeconds(1);
     /// <summary>RFC 6298 §2.4 asks for a one-second floor; like Linux we use 200 ms, which RFC 6298 allows a host to choose.</summary>
     private static readonly Duration s_minRto = Duration.FromMilliseconds(200);
+    private static readonly Duration s_minProbe = Duration.FromMilliseconds(10);
+    private static readonly Duration s_worstDelayedAck = Duration.FromMilliseconds(200);
     private static readonly Duration s_maxRto = Duration.FromSeconds(60);
 
     private readonly TcpLayer _layer;
@@ -78,6 +80,14 @@ internal sealed partial class TcpSocket
     private readonly TcpSackScoreboard _scoreboard = new();
     // RFC 6675 §2: HighRxt, the highest sequence number retransmitted in this recovery.
     private SeqNum _highRxt;
+    // SND.MAX when HighRxt last went back: data SACKed above it was sent after the retransmissions, so a hole still
+    // open below HighRxt then lost its retransmission too (the idea of RFC 8985 RACK, by sequence instead of time).
+    private SeqNum _rxtRoundMark;
+    // Recovery after a retransmission timeout with SACK: everything unSACKed below _lostMark counts as lost.
+    private bool _rtoRecovery;
+    private SeqNum _lostMark;
+    // RFC 8985 §7: the tail loss probe timer.
+    private Instant _probeAt = Instant.Never;
 
     // Acknowledgment, probes and state timers.
     private bool _ackNow;
@@ -162,6 +172,12 @@ internal sealed partial class TcpSocket
     public long Retransmissions { get; private set; }
 
     public long FastRetransmits { get; private set; }
+
+    /// <summary>Retransmissions found lost during SACK recovery and sent again before the timer.</summary>
+    public long LostRetransmissions { get; private set; }
+
+    /// <summary>Tail loss probes sent (RFC 8985 §7).</summary>
+    public long TailLossProbes { get; private set; }
 
     /// <summary>Loss recoveries driven by SACK information (RFC 6675).</summary>
     public long SackRecoveries { get; private set; }

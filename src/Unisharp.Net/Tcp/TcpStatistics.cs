@@ -15,6 +15,7 @@ internal sealed class TcpStatistics
     public long Timeouts { get; set; }
     public long FastRecoveries { get; set; }
     public long SackRecoveries { get; set; }
+    public long TailLossProbes { get; set; }
     public long KeepAlivesSent { get; set; }
     public long WindowProbesSent { get; set; }
     public long SynsDropped { get; set; }
