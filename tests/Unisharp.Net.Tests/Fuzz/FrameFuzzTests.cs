@@ -10,6 +10,7 @@ namespace Unisharp.Net.Tests.Fuzz;
 /// Feeds the interface random and mutated frames, seeded so a failure reproduces: nothing may throw out
 /// of the poll, no frame may hit the internal-error path, and every table must stay within its bound.
 /// </summary>
+[Collection(MemoryMeasurement.Name)]
 public class FrameFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>The seed corpus: every captured frame, as seen by 198.18.0.2.</summary>
