@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Unisharp.Cli.Apps;
 using Unisharp.Cli.Commands;
 
@@ -25,9 +26,17 @@ internal static class UnisharpCommandLine
             await Console.Error.WriteLineAsync($"unisharp: error: {error.Message} (see 'unisharp {verb}--help')").ConfigureAwait(false);
             return CliException.Usage;
         }
+        // SIGTERM would end the runtime at once and orphan what a verb started (dotnet publish, QEMU): cancel the
+        // verb instead, so it stops its children; verbs that run a child to the end handle the signal themselves.
+        using var terminated = new CancellationTokenSource();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            terminated.Cancel();
+        });
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, terminated.Token).ConfigureAwait(false);
         }
         catch (CliException e)
         {

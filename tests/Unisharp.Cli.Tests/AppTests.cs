@@ -117,6 +117,104 @@ public sealed class AppTests
         }
     }
 
+    [Fact]
+    public void Build_Sigterm_StopsThePublishItStarted()
+    {
+        string app = Unisharp.CopyExample("hello");
+        Process? tool = null;
+        try
+        {
+            tool = Unisharp.Start("build", app, "--force");
+            // Wait until the tool has started the NativeAOT publish (its child processes).
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+            while (Descendants(tool.Id).Count == 0)
+            {
+                if (tool.HasExited)
+                {
+                    Assert.Fail("the build ended before it could be interrupted: " + tool.StandardError.ReadToEnd());
+                }
+                Assert.True(DateTime.UtcNow < deadline, "the tool never started dotnet publish");
+                Thread.Sleep(200);
+            }
+            Thread.Sleep(2000);
+            var started = Descendants(tool.Id);
+
+            HostCommand.Run("kill", ["-TERM", tool.Id.ToString()]);
+            Assert.True(tool.WaitForExit(TimeSpan.FromSeconds(30)), "the tool did not exit after SIGTERM");
+            Assert.NotEqual(0, tool.ExitCode);
+            // Nothing the build started may outlive it.
+            deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+            while (started.Any(IsAlive) && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(200);
+            }
+            Assert.Empty(started.Where(IsAlive).Select(p => p.Pid));
+        }
+        finally
+        {
+            if (tool is { HasExited: false })
+            {
+                tool.Kill(entireProcessTree: true);
+            }
+            tool?.Dispose();
+            Unisharp.DeleteScratch(app);
+        }
+    }
+
+    /// <summary>A process by its pid and start time (so a reused pid is not taken for it).</summary>
+    private readonly record struct ProcessId(int Pid, string StartTime);
+
+    /// <summary>Every process below <paramref name="root"/>, from the parent pids in /proc/*/stat.</summary>
+    private static List<ProcessId> Descendants(int root)
+    {
+        var parents = new Dictionary<int, (int Parent, string StartTime)>();
+        foreach (string dir in Directory.GetDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out int pid) && ReadStat(pid) is { } stat)
+            {
+                parents[pid] = stat;
+            }
+        }
+        var found = new List<ProcessId>();
+        var below = new HashSet<int> { root };
+        bool grew = true;
+        while (grew)
+        {
+            grew = false;
+            foreach (var (pid, (parent, startTime)) in parents)
+            {
+                if (below.Contains(parent) && below.Add(pid))
+                {
+                    found.Add(new ProcessId(pid, startTime));
+                    grew = true;
+                }
+            }
+        }
+        return found;
+    }
+
+    private static bool IsAlive(ProcessId process) =>
+        ReadStat(process.Pid) is { } stat && stat.StartTime == process.StartTime && !IsZombie(process.Pid);
+
+    private static bool IsZombie(int pid) => ReadStatFields(pid) is { } fields && fields[0] == "Z";
+
+    private static (int Parent, string StartTime)? ReadStat(int pid) =>
+        ReadStatFields(pid) is { } fields ? (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture), fields[19]) : null;
+
+    /// <summary>The fields of /proc/PID/stat after the command name (state first), or null when it is gone.</summary>
+    private static string[]? ReadStatFields(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     private static ushort FreePort()
     {
         using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
