@@ -10,12 +10,16 @@ internal static unsafe partial class PacketMmap
 {
     public const int PACKET_RX_RING = 5;
     public const int PACKET_VERSION = 10;
+    /// <summary>A <c>virtio_net_hdr</c> before every frame, in the ring and on send (checksum and segmentation offload).</summary>
+    public const int PACKET_VNET_HDR = 15;
     public const int PACKET_QDISC_BYPASS = 20;
     public const int TPACKET_V2 = 1;
     public const int TPACKET_V3 = 2;
 
     public const uint TP_STATUS_KERNEL = 0;
     public const uint TP_STATUS_USER = 1;
+    /// <summary>The frame's transport checksum is partial (CHECKSUM_PARTIAL): the sender left it to offload.</summary>
+    public const uint TP_STATUS_CSUMNOTREADY = 1 << 3;
 
     public const int MAP_SHARED = 0x01;
     public const int MAP_LOCKED = 0x2000;
@@ -28,11 +32,13 @@ internal static unsafe partial class PacketMmap
 
     // struct tpacket3_hdr: u32 tp_next_offset, tp_sec, tp_nsec, tp_snaplen, tp_len, tp_status; u16 tp_mac, tp_net; ...
     public const int FrameNextOffset = 0;
+    public const int FrameLengthOffset = 16;
     public const int FrameSnapLengthOffset = 12;
     public const int FrameMacOffset = 24;
 
     // struct tpacket2_hdr: u32 tp_status, tp_len, tp_snaplen; u16 tp_mac, tp_net; u32 tp_sec, tp_nsec; ...
     public const int Frame2StatusOffset = 0;
+    public const int Frame2LengthOffset = 4;
     public const int Frame2SnapLengthOffset = 8;
     public const int Frame2MacOffset = 12;
 
