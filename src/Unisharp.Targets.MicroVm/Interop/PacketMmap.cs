@@ -9,6 +9,8 @@ namespace Unisharp.Targets.MicroVm.Interop;
 internal static unsafe partial class PacketMmap
 {
     public const int PACKET_RX_RING = 5;
+    /// <summary>Frames too large for a V2 slot are also queued to the socket whole (TP_STATUS_COPY), to read with recv.</summary>
+    public const int PACKET_COPY_THRESH = 7;
     public const int PACKET_VERSION = 10;
     /// <summary>A <c>virtio_net_hdr</c> before every frame, in the ring and on send (checksum and segmentation offload).</summary>
     public const int PACKET_VNET_HDR = 15;
@@ -20,6 +22,12 @@ internal static unsafe partial class PacketMmap
     public const uint TP_STATUS_USER = 1;
     /// <summary>The frame's transport checksum is partial (CHECKSUM_PARTIAL): the sender left it to offload.</summary>
     public const uint TP_STATUS_CSUMNOTREADY = 1 << 3;
+    /// <summary>The slot holds the start of a frame too large for it; the whole frame waits in the socket's queue.</summary>
+    public const uint TP_STATUS_COPY = 1 << 1;
+
+    public const int SOL_SOCKET = 1;
+    /// <summary>SO_RCVBUF past net.core.rmem_max (CAP_NET_ADMIN).</summary>
+    public const int SO_RCVBUFFORCE = 33;
 
     public const int MAP_SHARED = 0x01;
     public const int MAP_LOCKED = 0x2000;

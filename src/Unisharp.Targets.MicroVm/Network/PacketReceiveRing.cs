@@ -105,13 +105,15 @@ internal sealed unsafe class PacketReceiveRing : IDisposable
     /// <summary>
     /// Takes the next frame the kernel has handed over, in place in the ring: <paramref name="packet"/> is the frame with
     /// the <paramref name="headerLength"/> bytes the kernel put before it (PACKET_VNET_HDR's <c>virtio_net_hdr</c>), and
-    /// <paramref name="wireLength"/> the frame's length before any cut to the slot. The frame stays ours until
-    /// <see cref="Release"/>. False when the kernel has handed over none.
+    /// <paramref name="wireLength"/> the frame's length before any cut to the slot; <paramref name="queued"/> says that
+    /// the whole of a frame cut to its V2 slot waits in the socket's queue (PACKET_COPY_THRESH). The frame stays ours
+    /// until <see cref="Release"/>. False when the kernel has handed over none.
     /// </summary>
-    public bool TryTake(int headerLength, out Span<byte> packet, out int wireLength)
+    public bool TryTake(int headerLength, out Span<byte> packet, out int wireLength, out bool queued)
     {
         byte* data;
         int length;
+        queued = false;
         if (!_v3)
         {
             byte* slot = CurrentSlot;
@@ -121,6 +123,7 @@ internal sealed unsafe class PacketReceiveRing : IDisposable
                 wireLength = 0;
                 return false;
             }
+            queued = (*(uint*)(slot + Frame2StatusOffset) & TP_STATUS_COPY) != 0;
             length = (int)*(uint*)(slot + Frame2SnapLengthOffset);
             wireLength = (int)*(uint*)(slot + Frame2LengthOffset);
             data = slot + *(ushort*)(slot + Frame2MacOffset);

@@ -49,10 +49,14 @@ public sealed unsafe class PacketSocketDevice : INetworkDevice
 
     public const int RingBlockCount = 16;
 
-    /// <summary>The receive ring's blocks when frames up to 64 KiB can arrive (large receive): 4 MiB in all.</summary>
-    public const int LargeRingBlockSize = 512 * 1024;
+    /// <summary>
+    /// TPACKET_V3's blocks when frames up to 64 KiB can arrive (large receive): a block holds any frame. V2 keeps its
+    /// small slots and takes a larger frame through the socket's queue instead (PACKET_COPY_THRESH).
+    /// </summary>
+    public const int LargeRingBlockSize = 128 * 1024;
 
-    public const int LargeRingBlockCount = 8;
+    /// <summary>How much the socket's queue holds of frames too large for a V2 slot (SO_RCVBUFFORCE).</summary>
+    public const int LargeFrameQueueBytes = 4 << 20;
 
     /// <summary>The receive path unless told otherwise.</summary>
     public const PacketReceiveMode DefaultReceiveMode = PacketReceiveMode.RingV2;
@@ -182,17 +186,28 @@ public sealed unsafe class PacketSocketDevice : INetworkDevice
             {
                 throw Libc.LastError("setsockopt(PACKET_VNET_HDR)");
             }
+            if (largeReceive && mode != PacketReceiveMode.RingV3)
+            {
+                // Large frames wait in the socket's queue (with recv, or too large for a V2 slot): room for 64 of 64 KiB.
+                // Only root may go past net.core.rmem_max; the default then holds a few.
+                int queueBytes = LargeFrameQueueBytes;
+                Libc.SetSockOpt(fd, PacketMmap.SOL_SOCKET, PacketMmap.SO_RCVBUFFORCE, &queueBytes, sizeof(int));
+            }
             string? ringError = null;
             if (mode != PacketReceiveMode.Recv)
             {
                 // Before bind, so that no frame waits in the socket's ordinary queue where the ring never looks.
                 try
                 {
-                    // A slot holds the frame header (tpacket2_hdr, sockaddr_ll: under 128 bytes), the virtio_net_hdr and the frame.
-                    int frameSize = Math.Max(2048, (128 + HeaderLength + largestFrame + 15) & ~15);
-                    (int blockSize, int blockCount) = largeReceive ? (LargeRingBlockSize, LargeRingBlockCount) : (RingBlockSize, RingBlockCount);
-                    blockSize = Math.Max(blockSize, (frameSize + 4095) & ~4095);
-                    ring = PacketReceiveRing.Create(fd, mode == PacketReceiveMode.RingV3 ? PacketMmap.TPACKET_V3 : PacketMmap.TPACKET_V2, blockSize, blockCount, frameSize);
+                    // A V2 slot holds the frame header (tpacket2_hdr, sockaddr_ll: under 128 bytes), the virtio_net_hdr and a
+                    // frame up to the MTU; the few larger ones (joined segments) come whole through the socket's queue.
+                    int frameSize = Math.Max(2048, (128 + HeaderLength + NetworkDeviceCapabilities.EthernetOverhead + mtu + 15) & ~15);
+                    int blockSize = Math.Max(largeReceive && mode == PacketReceiveMode.RingV3 ? LargeRingBlockSize : RingBlockSize, (frameSize + 4095) & ~4095);
+                    if (largeReceive && mode == PacketReceiveMode.RingV2)
+                    {
+                        Libc.SetSockOpt(fd, Libc.SOL_PACKET, PacketMmap.PACKET_COPY_THRESH, &one, sizeof(int));
+                    }
+                    ring = PacketReceiveRing.Create(fd, mode == PacketReceiveMode.RingV3 ? PacketMmap.TPACKET_V3 : PacketMmap.TPACKET_V2, blockSize, RingBlockCount, frameSize);
                 }
                 catch (IOException e)
                 {
@@ -258,8 +273,18 @@ public sealed unsafe class PacketSocketDevice : INetworkDevice
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (_ring is not null)
         {
-            while (_ring.TryTake(HeaderLength, out var packet, out int wireLength))
+            while (_ring.TryTake(HeaderLength, out var packet, out int wireLength, out bool queued))
             {
+                if (queued)
+                {
+                    // The slot has the frame's start only; the whole frame is next in the socket's queue.
+                    _ring.Release();
+                    if (ReceiveQueued(ref handler, out bool delivered) && delivered)
+                    {
+                        return true;
+                    }
+                    continue;
+                }
                 try
                 {
                     if (Deliver(packet, wireLength, ref handler))
@@ -274,6 +299,23 @@ public sealed unsafe class PacketSocketDevice : INetworkDevice
             }
             return false;
         }
+        while (ReceiveQueued(ref handler, out bool delivered))
+        {
+            if (delivered)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Reads one frame from the socket's queue (with recv) and hands it over; false when the queue is empty,
+    /// <paramref name="delivered"/> false when the frame was dropped.
+    /// </summary>
+    private bool ReceiveQueued<THandler>(ref THandler handler, out bool delivered) where THandler : IFrameHandler, allows ref struct
+    {
+        delivered = false;
         while (true)
         {
             // MSG_TRUNC: the frame's real length, to tell a frame cut to the buffer.
@@ -281,11 +323,8 @@ public sealed unsafe class PacketSocketDevice : INetworkDevice
             if (n > HeaderLength)
             {
                 int length = (int)Math.Min(n, _rxBufferLength);
-                if (Deliver(new Span<byte>(_rxBuffer, length), (int)n - HeaderLength, ref handler))
-                {
-                    return true;
-                }
-                continue;
+                delivered = Deliver(new Span<byte>(_rxBuffer, length), (int)n - HeaderLength, ref handler);
+                return true;
             }
             if (n > 0)
             {
