@@ -16,9 +16,10 @@ namespace Unisharp.Targets.MicroVm.Network;
 /// Frames arrive through a PACKET_MMAP receive ring (<see cref="PacketReceiveRing"/>) shared with the kernel:
 /// lent to the stack in place, with no system call per frame while frames keep coming. TPACKET_V2 is the
 /// default: V3's blocks are handed over only when full or at the kernel's next tick, which adds up to 4 ms
-/// to every lone frame on our HZ=250 kernel. When the ring cannot be set up the device falls back to one
-/// recv per frame and says why in <see cref="RingError"/>. Frames leave with one send each, past the
-/// (empty) qdisc layer (PACKET_QDISC_BYPASS).
+/// to every lone frame on our HZ=250 kernel. V2's slots hold frames up to the MTU; a larger one (a joined segment)
+/// is cut short in its slot, marked TP_STATUS_COPY, and read whole from the socket's queue (PACKET_COPY_THRESH).
+/// When the ring cannot be set up the device falls back to one recv per frame and says why in
+/// <see cref="RingError"/>. Frames leave with one send each, past the (empty) qdisc layer (PACKET_QDISC_BYPASS).
 /// <para>
 /// Every frame in and out carries a <c>virtio_net_hdr</c> (PACKET_VNET_HDR), as on a TAP with IFF_VNET_HDR: virtio-net
 /// cards (QEMU with <c>vnet_hdr</c>, always Firecracker) hand the guest TCP and UDP frames whose checksum the host
@@ -26,8 +27,9 @@ namespace Unisharp.Targets.MicroVm.Network;
 /// default) that metadata goes to the stack, which trusts such checksums, and the stack's own partial checksums and
 /// large TCP segments go to the card to finish and cut, when the card can (<c>tx-tcp-segmentation</c>: the guest
 /// kernel, built without TCP/IP, cannot cut segments in software). Without offload the device finishes partial
-/// checksums itself, turns the card's large receive off where the card lets it (QEMU's virtio-net does; Firecracker's
-/// has no control queue, so there large segments are dropped) and sends plain frames.
+/// checksums itself, turns the card's large receive off where the card lets it (QEMU's virtio-net does, through its
+/// control queue; on a card without one the feature is fixed on and large segments are dropped) and sends plain frames.
+/// The card's offloads are read (and large receive turned off) through the ethtool ioctl, by feature name.
 /// </para>
 /// </remarks>
 public sealed unsafe class PacketSocketDevice : INetworkDevice
@@ -188,8 +190,8 @@ public sealed unsafe class PacketSocketDevice : INetworkDevice
             }
             if (largeReceive && mode != PacketReceiveMode.RingV3)
             {
-                // Large frames wait in the socket's queue (with recv, or too large for a V2 slot): room for 64 of 64 KiB.
-                // Only root may go past net.core.rmem_max; the default then holds a few.
+                // Large frames wait in the socket's queue (with recv, or too large for a V2 slot): room for dozens of
+                // 64 KiB segments. Only root may go past net.core.rmem_max; otherwise the default holds a few.
                 int queueBytes = LargeFrameQueueBytes;
                 Libc.SetSockOpt(fd, PacketMmap.SOL_SOCKET, PacketMmap.SO_RCVBUFFORCE, &queueBytes, sizeof(int));
             }
