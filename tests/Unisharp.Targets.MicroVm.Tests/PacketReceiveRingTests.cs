@@ -206,6 +206,66 @@ public sealed class PacketReceiveRingTests
     }
 
     [RequiresNamespacesFact]
+    public void TryReceiveAndTryTransmit_SteadyStateWithOffload_AllocateNothing()
+    {
+        using var ns = CreateLink();
+        using var device = ns.Inside(() => PacketSocketDevice.Open("vm0"));
+        using var sender = ns.Inside(() => PacketSocketDevice.Open("wire0"));
+        using var wire = ns.Inside(() => RawSocket.Open("wire0"));
+        WaitForCarrier(device, wire);
+        byte[] small = Frame(1, 200);
+        byte[] segment = PacketSocketDeviceTests.LargeTcpSegment(20_000, s_ourMac, s_peerMac);
+        var offload = new FrameOffload { Checksum = FrameChecksum.Partial, ChecksumStart = 34, ChecksumOffset = 16, SegmentSize = 1448 };
+        var handler = new CountingHandler();
+
+        // Small frames through the ring, large ones through the socket's queue, and sends of both kinds.
+        long allocated = 0;
+        for (int round = 0; round < 2; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++)
+            {
+                var builder = new PacketSocketDeviceTests.CopyBuilder(segment);
+                Assert.True(sender.TryTransmit(segment.Length, offload, ref builder));
+                var plain = new PacketSocketDeviceTests.CopyBuilder(small);
+                Assert.True(sender.TryTransmit(small.Length, ref plain));
+            }
+            int received = 0;
+            for (int spin = 0; received < 40 && spin < 1000; spin++)
+            {
+                device.WaitForFrame(TimeSpan.FromMilliseconds(10));
+                while (device.TryReceive(ref handler))
+                {
+                    received++;
+                }
+            }
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(received >= 40, $"received {received} of 40 frames");
+        }
+
+        // The second round: the first may JIT or fill lazily made state.
+        Assert.Equal(0, allocated);
+        Assert.True(handler.Large >= 40);
+    }
+
+    private struct CountingHandler : IFrameHandler
+    {
+        public int Large;
+
+        public void Handle(Span<byte> frame)
+        {
+        }
+
+        public void Handle(Span<byte> frame, in FrameOffload offload)
+        {
+            if (offload.SegmentSize > 0)
+            {
+                Large++;
+            }
+        }
+    }
+
+    [RequiresNamespacesFact]
     public void Open_RingOff_ReceivesWithRecv()
     {
         using var ns = CreateLink();
