@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using Unisharp.Devices;
 using Unisharp.Net;
+using Unisharp.Targets.MicroVm.Interop;
 using Unisharp.Targets.MicroVm.Network;
 using Unisharp.Testing;
 
@@ -131,6 +132,34 @@ public sealed class PacketSocketDeviceTests
         Assert.False(off.Capabilities.ChecksumOffload);
         Assert.False(off.Capabilities.SegmentationOffload);
         Assert.Contains("offload: off", off.ReceivePath);
+    }
+
+    [RequiresNamespacesFact]
+    public void Open_CardThatStoppedCuttingSegments_ChecksumOffloadOnly()
+    {
+        using var ns = CreateLink();
+        // As `ethtool -K vm0 tso off`, through our own ethtool calls (the guest has no ethtool program).
+        int fd = ns.Inside(() => Libc.Socket(Libc.AF_PACKET, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, 0));
+        try
+        {
+            var features = Ethtool.Read(fd, "vm0");
+            Assert.True(features.IsActive(Ethtool.TxTcpSegmentation));
+            Assert.True(features.TrySet(Ethtool.TxTcpSegmentation, on: false));
+            Assert.False(features.IsActive(Ethtool.TxTcpSegmentation));
+            Assert.False(Ethtool.Read(fd, "vm0").IsActive(Ethtool.TxTcpSegmentation));
+            Assert.False(features.TrySet("no-such-feature", on: true));
+        }
+        finally
+        {
+            Libc.Close(fd);
+        }
+
+        using var device = ns.Inside(() => PacketSocketDevice.Open("vm0"));
+
+        Assert.True(device.Capabilities.ChecksumOffload);
+        Assert.False(device.Capabilities.SegmentationOffload);
+        Assert.Equal(1400 + 18, device.Capabilities.MaxFrameLength);
+        Assert.Contains("offload: checksum (card: tx-checksum-ip-generic", device.ReceivePath);
     }
 
     /// <summary>What a handler saw of the first IPv4 frame of a transport protocol to port 9.</summary>
