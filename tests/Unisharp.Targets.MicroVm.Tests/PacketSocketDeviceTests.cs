@@ -236,6 +236,58 @@ public sealed class PacketSocketDeviceTests
         Assert.True(TransportChecksumVerifies(frame), $"the checksum of {Convert.ToHexString(frame)} does not verify");
     }
 
+    [Fact]
+    public void PartialChecksumComplete_OddTcpSegmentWithEthernetPadding_ChecksumVerifiesAndPaddingIsLeftOut()
+    {
+        // 7 payload bytes: an odd length; then 5 bytes of Ethernet padding the checksum must not cover.
+        byte[] segment = LargeTcpSegment(payload: 7);
+        byte[] frame = [.. segment, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE];
+        var offload = new FrameOffload { Checksum = FrameChecksum.Partial, ChecksumStart = 34, ChecksumOffset = 16 };
+
+        Assert.True(PartialChecksum.Complete(frame, offload));
+
+        Assert.True(TransportChecksumVerifies(frame));
+        Assert.Equal(segment.AsSpan(0, 50).ToArray(), frame.AsSpan(0, 50).ToArray());
+        Assert.Equal(segment.AsSpan(52).ToArray(), frame.AsSpan(52, segment.Length - 52).ToArray());
+    }
+
+    [Fact]
+    public void PartialChecksumComplete_OffsetsPastTheIpPacket_FalseAndFrameUnchanged()
+    {
+        byte[] frame = LargeTcpSegment(payload: 10);
+        byte[] before = frame.ToArray();
+
+        Assert.False(PartialChecksum.Complete(frame, new FrameOffload { Checksum = FrameChecksum.Partial, ChecksumStart = 60, ChecksumOffset = 16 }));
+        Assert.False(PartialChecksum.Complete(frame, new FrameOffload { Checksum = FrameChecksum.Partial, ChecksumStart = 4, ChecksumOffset = 2 }));
+        Assert.Equal(before, frame);
+    }
+
+    [Fact]
+    public void PartialChecksumComplete_UdpSummingToZero_SentAsAllOnes()
+    {
+        // A UDP datagram whose pseudo-header and payload fold to 0xFFFF, so its checksum computes to 0: RFC 768
+        // sends that as 0xFFFF. Source 198.18.9.2:0 to 198.18.9.1:0, protocol 17, length 10 (twice), payload x.
+        byte[] frame = new byte[14 + 20 + 8 + 2];
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), 0x0800);
+        frame[14] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(16), 30);
+        frame[23] = 17;
+        byte[] addresses = [198, 18, 9, 2, 198, 18, 9, 1];
+        addresses.CopyTo(frame, 26);
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(38), 10);
+        uint pseudo = 198 * 256 + 18 + 9 * 256 + 2 + 198 * 256 + 18 + 9 * 256 + 1 + 17 + 10;
+        ushort partial = Fold(pseudo);
+        // The payload word that makes the summed bytes (length field, partial sum, payload) fold to 0xFFFF.
+        ushort payload = (ushort)(0xFFFF - Fold(10u + partial));
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(40), partial);
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(42), payload);
+
+        Assert.True(PartialChecksum.Complete(frame, new FrameOffload { Checksum = FrameChecksum.Partial, ChecksumStart = 34, ChecksumOffset = 6 }));
+
+        Assert.Equal(0xFFFF, BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(40)));
+        Assert.True(TransportChecksumVerifies(frame));
+    }
+
     /// <summary>RFC 768/9293: the one's-complement sum of the pseudo-header and the segment, checksum included, is all ones.</summary>
     private static bool TransportChecksumVerifies(byte[] frame)
     {

@@ -20,8 +20,6 @@ internal static unsafe partial class PacketMmap
 
     public const uint TP_STATUS_KERNEL = 0;
     public const uint TP_STATUS_USER = 1;
-    /// <summary>The frame's transport checksum is partial (CHECKSUM_PARTIAL): the sender left it to offload.</summary>
-    public const uint TP_STATUS_CSUMNOTREADY = 1 << 3;
     /// <summary>The slot holds the start of a frame too large for it; the whole frame waits in the socket's queue.</summary>
     public const uint TP_STATUS_COPY = 1 << 1;
 
