@@ -77,8 +77,8 @@ public sealed unsafe class PacketSocketDevice : INetworkDevice
         OffloadSummary = offloadSummary;
         _bufferLength = capabilities.MaxFrameLength;
         // Received frames may be larger than ours when the card joins segments the stack cannot take: read them whole to drop them.
-        _rxBuffer = (byte*)NativeMemory.AlignedAlloc((nuint)(HeaderLength + Math.Max(_bufferLength, largestFrame)), 64);
         _rxBufferLength = HeaderLength + Math.Max(_bufferLength, largestFrame);
+        _rxBuffer = (byte*)NativeMemory.AlignedAlloc((nuint)_rxBufferLength, 64);
         _txBuffer = (byte*)NativeMemory.AlignedAlloc((nuint)(HeaderLength + _bufferLength), 64);
     }
 
