@@ -34,6 +34,51 @@ public sealed class GuestNetworkTests(EchoImageFixture echo, ITestOutputHelper o
     public Task Echo_PcCardWithoutOffload_AnswersPingTcpUdpInPlainFrames() =>
         RunEchoAsync("qemu", "pc", Kernel("bzImage"), subnet: 22, extraKernelArguments: "", offload: false);
 
+    /// <summary>
+    /// echo told to exit after one connection: the VM stops by itself moments after the connection's last frames, and
+    /// the capture then holds them: the device writes out its records when the app ends, before the power-off.
+    /// </summary>
+    [GuestNetworkFact]
+    public async Task Echo_ExitsAfterItsLastConnection_CaptureCompleteWhenTheVmStops()
+    {
+        string host = "198.18.23.1";
+        string guest = "198.18.23.2";
+        string pcap = Path.Combine(Path.GetTempPath(), $"guest-exit-{Environment.ProcessId}.pcap");
+        File.Delete(pcap);
+        using var ns = NetworkNamespace.Create("usgn");
+        ns.Exec("ip", "tuntap", "add", "tap0", "mode", "tap").EnsureSuccess("add tap0");
+        ns.Exec("ip", "addr", "add", $"{host}/24", "dev", "tap0").EnsureSuccess("address tap0");
+        ns.Exec("ip", "link", "set", "tap0", "up").EnsureSuccess("tap0 up");
+        string append = $"console=ttyS0 panic=-1 quiet unisharp.pcap=ttyS1 --ipv4={guest}/24 --port=7 --connections=1";
+        var arguments = QemuGuest.Arguments("pc", Kernel("bzImage"), echo.Initrd("qemu"), append, "tap0", GuestMac, pcap);
+        await using (var vm = QemuGuest.Start(ns, arguments))
+        {
+            try
+            {
+                Assert.True(await vm.WaitForConsoleAsync("echoing UDP", s_bootTimeout), "echo did not start");
+                string text = NumberedLines(64 * 1024);
+                var tcp = HostCommand.Run("ip", ["netns", "exec", ns.Name, "nc", "-N", "-w", "20", guest, "7"], TimeSpan.FromSeconds(60), Encoding.ASCII.GetBytes(text));
+                Assert.True(text == tcp.Stdout, $"the TCP echo differs from what was sent: {tcp.Stderr}");
+
+                // isa-debug-exit: QEMU exits with (code << 1) | 1, so the app's 0 is 1.
+                Assert.Equal(1, await vm.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+                Assert.Contains("echoed 1 connection(s): exiting", vm.Console);
+            }
+            finally
+            {
+                output.WriteLine(vm.Console);
+            }
+        }
+
+        var dump = HostCommand.Run("tcpdump", ["-n", "-r", pcap], TimeSpan.FromSeconds(30));
+        output.WriteLine(dump.Stdout);
+        Assert.True(dump.ExitCode == 0, $"tcpdump cannot read the capture: {dump.Stderr}");
+        // Both FINs passed in the app's last moments (it exits a fifth of a second after the connection): the capture has them.
+        Assert.Matches($@"IP {Regex.Escape(guest)}\.7 > {Regex.Escape(host)}\.\d+: Flags \[[^\]]*F[^\]]*\]", dump.Stdout);
+        Assert.Matches($@"IP {Regex.Escape(host)}\.\d+ > {Regex.Escape(guest)}\.7: Flags \[[^\]]*F[^\]]*\]", dump.Stdout);
+        File.Delete(pcap);
+    }
+
     private async Task RunEchoAsync(string target, string machine, string kernel, int subnet, string extraKernelArguments, bool offload)
     {
         string initrd = echo.Initrd(target);

@@ -108,6 +108,22 @@ internal sealed class QemuGuest : IAsyncDisposable
         return false;
     }
 
+    /// <summary>Waits until QEMU ends by itself; its exit code, or null if time runs out first.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        await _reading;
+        return _process.ExitCode;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
