@@ -5,6 +5,7 @@ var builder = Unikernel.CreateBuilder(args, "echo").UseStack();
 var port = builder.Argument(BootArgument.Port("port", 7, "The TCP and UDP port to echo on."));
 var tcp = builder.Argument(BootArgument.Bool("tcp", true, "Echo TCP connections."));
 var udp = builder.Argument(BootArgument.Bool("udp", true, "Echo UDP datagrams."));
+var connections = builder.Argument(BootArgument.Int("connections", 0, "Exit once this many TCP connections have been echoed (0: never).", min: 0));
 
 return builder.Run(async ctx =>
 {
@@ -12,7 +13,7 @@ return builder.Run(async ctx =>
     var tasks = new List<Task>();
     if (ctx.Get(tcp))
     {
-        tasks.Add(AcceptLoop(ctx, p));
+        tasks.Add(AcceptLoop(ctx, p, ctx.Get(connections)));
     }
     if (ctx.Get(udp))
     {
@@ -27,13 +28,21 @@ return builder.Run(async ctx =>
     return 0;
 });
 
-static async Task AcceptLoop(UnikernelContext ctx, ushort port)
+static async Task AcceptLoop(UnikernelContext ctx, ushort port, int limit)
 {
     await using var listener = ctx.Stack.Tcp.Listen(port);
     ctx.Log.Info("echo", $"echoing TCP on {listener.LocalEndpoint}");
-    while (true)
+    for (int accepted = 1; ; accepted++)
     {
         var connection = await listener.AcceptAsync(ctx.Stopping);
+        if (accepted == limit)
+        {
+            await Echo(ctx, connection);
+            // The stack has no "wait until closed" yet: a moment for our FIN and the peer's last ACK.
+            await Task.Delay(200, ctx.Stopping);
+            ctx.Log.Info("echo", $"echoed {limit} connection(s): exiting");
+            return;
+        }
         _ = Echo(ctx, connection);
     }
 }

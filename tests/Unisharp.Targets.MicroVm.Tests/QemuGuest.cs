@@ -48,17 +48,16 @@ internal sealed class QemuGuest : IAsyncDisposable
     /// <summary>
     /// The QEMU arguments for a guest on <paramref name="machine"/> (<c>pc</c> or <c>microvm</c>) with its network
     /// card on host TAP <paramref name="tap"/>, and optionally its second serial port (ttyS1) writing to
-    /// <paramref name="serialFile"/>.
+    /// <paramref name="serialFile"/>. With <paramref name="offload"/> the card offers checksum offload and TCP
+    /// segmentation both ways (QEMU's TAP with a virtio-net header), as Firecracker's does; without, plain frames.
     /// </summary>
-    public static List<string> Arguments(string machine, string kernel, string initrd, string append, string tap, string mac, string? serialFile)
+    public static List<string> Arguments(string machine, string kernel, string initrd, string append, string tap, string mac, string? serialFile, bool offload = true)
     {
         var arguments = new List<string>
         {
             "-M", machine, "-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
             "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-            // vnet_hdr=off: no checksum or segmentation offload towards the guest, whose raw socket would
-            // otherwise see TCP and UDP frames with partial checksums (or larger than the MTU) from the host.
-            "-netdev", $"tap,id=n0,ifname={tap},script=no,downscript=no,vnet_hdr=off",
+            "-netdev", $"tap,id=n0,ifname={tap},script=no,downscript=no{(offload ? "" : ",vnet_hdr=off")}",
             // -M pc has PCI (romfile= skips the iPXE boot ROM); -M microvm only virtio-mmio, announced to the
             // kernel by the virtio_mmio.device= words QEMU appends to the command line.
             "-device", machine == "microvm" ? $"virtio-net-device,netdev=n0,mac={mac}" : $"virtio-net-pci,netdev=n0,mac={mac},romfile=",
@@ -107,6 +106,22 @@ internal sealed class QemuGuest : IAsyncDisposable
             await Task.Delay(100);
         }
         return false;
+    }
+
+    /// <summary>Waits until QEMU ends by itself; its exit code, or null if time runs out first.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        await _reading;
+        return _process.ExitCode;
     }
 
     public async ValueTask DisposeAsync()

@@ -36,6 +36,14 @@ internal sealed record MicroVmLaunch
     /// <summary>The host's TAP interface for the guest's eth0, or null for no network card.</summary>
     public string? Tap { get; init; }
 
+    /// <summary>
+    /// Checksum and segmentation offload on the network card (the default), as Firecracker always offers it: QEMU's TAP
+    /// with a virtio-net header, the guest's packet socket handing the stack partial checksums and 64 KiB TCP segments.
+    /// False turns it off on both sides: <c>vnet_hdr=off</c> on QEMU's TAP (the card then offers no offload) and
+    /// <c>unisharp.offload=off</c> for the guest (for Firecracker, whose card cannot be told).
+    /// </summary>
+    public bool Offload { get; init; } = true;
+
     /// <summary>Verbose kernel console and debug logs from the runtime; otherwise a quiet kernel.</summary>
     public bool Debug { get; init; }
 
@@ -78,6 +86,10 @@ internal sealed record MicroVmLaunch
             words.Add($"tsc_early_khz={khz}");
         }
         words.AddRange(Disks.Select(d => d.CommandLineWord));
+        if (!Offload && Tap is not null)
+        {
+            words.Add("unisharp.offload=off");
+        }
         return words;
     }
 
@@ -115,9 +127,10 @@ internal sealed record MicroVmLaunch
         };
         if (Tap is not null)
         {
-            // vnet_hdr=off: without it QEMU offers checksum offload to the guest, whose raw socket then hands our stack
-            // TCP and UDP frames with unfilled checksums. romfile= skips the iPXE ROM a unikernel never boots from.
-            arguments.AddRange(["-netdev", $"tap,id=net0,ifname={Tap},script=no,downscript=no,vnet_hdr=off",
+            // With vnet_hdr (QEMU's default where the TAP has it) the card offers the guest checksum offload and TCP
+            // segmentation both ways, as Firecracker's does; vnet_hdr=off takes them away. romfile= skips the iPXE ROM a
+            // unikernel never boots from.
+            arguments.AddRange(["-netdev", $"tap,id=net0,ifname={Tap},script=no,downscript=no{(Offload ? "" : ",vnet_hdr=off")}",
                 "-device", $"virtio-net-{bus},netdev=net0,mac={GuestMac}{(IsMicrovm ? "" : ",romfile=")}"]);
         }
         foreach (var disk in Disks)

@@ -5,7 +5,8 @@ namespace Unisharp.Targets.MicroVm.Interop;
 
 /// <summary>
 /// <c>struct ifreq</c> of &lt;linux/if.h&gt; (40 bytes on 64-bit Linux): the interface name, then a union of
-/// which we read the flags, the index or MTU, and the hardware address (a sockaddr: family, then bytes).
+/// which we read the flags, the index or MTU, and the hardware address (a sockaddr: family, then bytes), or
+/// a pointer to an ethtool command.
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 40)]
 internal unsafe struct IfReq
@@ -18,6 +19,7 @@ internal unsafe struct IfReq
     public const nuint SIOCGIFMTU = 0x8921;
     public const nuint SIOCGIFHWADDR = 0x8927;
     public const nuint SIOCGIFINDEX = 0x8933;
+    public const nuint SIOCETHTOOL = 0x8946;
 
     public const short IFF_UP = 0x1;
 
@@ -26,6 +28,8 @@ internal unsafe struct IfReq
     [FieldOffset(16)] public int IntValue;
     [FieldOffset(16)] public ushort HwAddrFamily;
     [FieldOffset(18)] public fixed byte HwAddrData[14];
+    /// <summary><c>ifr_data</c>: the argument of SIOCETHTOOL.</summary>
+    [FieldOffset(16)] public void* Data;
 
     public static IfReq Named(string name)
     {

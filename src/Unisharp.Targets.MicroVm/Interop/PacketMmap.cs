@@ -9,13 +9,23 @@ namespace Unisharp.Targets.MicroVm.Interop;
 internal static unsafe partial class PacketMmap
 {
     public const int PACKET_RX_RING = 5;
+    /// <summary>Frames too large for a V2 slot are also queued to the socket whole (TP_STATUS_COPY), to read with recv.</summary>
+    public const int PACKET_COPY_THRESH = 7;
     public const int PACKET_VERSION = 10;
+    /// <summary>A <c>virtio_net_hdr</c> before every frame, in the ring and on send (checksum and segmentation offload).</summary>
+    public const int PACKET_VNET_HDR = 15;
     public const int PACKET_QDISC_BYPASS = 20;
     public const int TPACKET_V2 = 1;
     public const int TPACKET_V3 = 2;
 
     public const uint TP_STATUS_KERNEL = 0;
     public const uint TP_STATUS_USER = 1;
+    /// <summary>The slot holds the start of a frame too large for it; the whole frame waits in the socket's queue.</summary>
+    public const uint TP_STATUS_COPY = 1 << 1;
+
+    public const int SOL_SOCKET = 1;
+    /// <summary>SO_RCVBUF past net.core.rmem_max (CAP_NET_ADMIN).</summary>
+    public const int SO_RCVBUFFORCE = 33;
 
     public const int MAP_SHARED = 0x01;
     public const int MAP_LOCKED = 0x2000;
@@ -28,11 +38,13 @@ internal static unsafe partial class PacketMmap
 
     // struct tpacket3_hdr: u32 tp_next_offset, tp_sec, tp_nsec, tp_snaplen, tp_len, tp_status; u16 tp_mac, tp_net; ...
     public const int FrameNextOffset = 0;
+    public const int FrameLengthOffset = 16;
     public const int FrameSnapLengthOffset = 12;
     public const int FrameMacOffset = 24;
 
     // struct tpacket2_hdr: u32 tp_status, tp_len, tp_snaplen; u16 tp_mac, tp_net; u32 tp_sec, tp_nsec; ...
     public const int Frame2StatusOffset = 0;
+    public const int Frame2LengthOffset = 4;
     public const int Frame2SnapLengthOffset = 8;
     public const int Frame2MacOffset = 12;
 

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Unisharp.Devices;
 using Unisharp.Targets.MicroVm.Interop;
 using static Unisharp.Targets.MicroVm.Interop.PacketMmap;
 
@@ -103,75 +102,84 @@ internal sealed unsafe class PacketReceiveRing : IDisposable
     // V2: _block counts slots; a slot never straddles blocks.
     private byte* CurrentSlot => _ring + ((nuint)(_block / _framesPerBlock) * (nuint)_blockSize) + ((nuint)(_block % _framesPerBlock) * (nuint)_frameSize);
 
-    /// <summary>Lends the next frame to <paramref name="handler"/>; false when the kernel has handed over none.</summary>
-    public bool TryReceive<THandler>(ref THandler handler) where THandler : IFrameHandler, allows ref struct
+    /// <summary>
+    /// Takes the next frame the kernel has handed over, in place in the ring: <paramref name="packet"/> is the frame with
+    /// the <paramref name="headerLength"/> bytes the kernel put before it (PACKET_VNET_HDR's <c>virtio_net_hdr</c>), and
+    /// <paramref name="wireLength"/> the frame's length before any cut to the slot; <paramref name="queued"/> says that
+    /// the whole of a frame cut to its V2 slot waits in the socket's queue (PACKET_COPY_THRESH). The frame stays ours
+    /// until <see cref="Release"/>. False when the kernel has handed over none.
+    /// </summary>
+    public bool TryTake(int headerLength, out Span<byte> packet, out int wireLength, out bool queued)
     {
-        return _v3 ? TryReceiveV3(ref handler) : TryReceiveV2(ref handler);
+        byte* data;
+        int length;
+        queued = false;
+        if (!_v3)
+        {
+            byte* slot = CurrentSlot;
+            if (!IsOurs(slot + Frame2StatusOffset))
+            {
+                packet = default;
+                wireLength = 0;
+                return false;
+            }
+            queued = (*(uint*)(slot + Frame2StatusOffset) & TP_STATUS_COPY) != 0;
+            length = (int)*(uint*)(slot + Frame2SnapLengthOffset);
+            wireLength = (int)*(uint*)(slot + Frame2LengthOffset);
+            data = slot + *(ushort*)(slot + Frame2MacOffset);
+        }
+        else
+        {
+            byte* block = CurrentBlock;
+            if (_framesLeft == 0)
+            {
+                if (!IsOurs(block + BlockStatusOffset))
+                {
+                    packet = default;
+                    wireLength = 0;
+                    return false;
+                }
+                _framesLeft = (int)*(uint*)(block + BlockPacketCountOffset);
+                _frame = block + *(uint*)(block + BlockFirstPacketOffset);
+                if (_framesLeft == 0)
+                {
+                    ReleaseBlock(block);
+                    packet = default;
+                    wireLength = 0;
+                    return false;
+                }
+            }
+            byte* frame = _frame;
+            length = (int)*(uint*)(frame + FrameSnapLengthOffset);
+            wireLength = (int)*(uint*)(frame + FrameLengthOffset);
+            data = frame + *(ushort*)(frame + FrameMacOffset);
+            _framesLeft--;
+            _frame = frame + *(uint*)(frame + FrameNextOffset);
+        }
+        packet = new Span<byte>(data - headerLength, length + headerLength);
+        return true;
     }
 
-    private bool TryReceiveV2<THandler>(ref THandler handler) where THandler : IFrameHandler, allows ref struct
+    /// <summary>Gives the frame taken last back to the kernel (with V3, its block once the block's last frame is done).</summary>
+    public void Release()
     {
-        byte* slot = CurrentSlot;
-        if (!IsOurs(slot + Frame2StatusOffset))
+        if (!_v3)
         {
-            return false;
-        }
-        int length = (int)*(uint*)(slot + Frame2SnapLengthOffset);
-        byte* data = slot + *(ushort*)(slot + Frame2MacOffset);
-        try
-        {
-            handler.Handle(new Span<byte>(data, length));
-        }
-        finally
-        {
-            Volatile.Write(ref *(uint*)(slot + Frame2StatusOffset), TP_STATUS_KERNEL);
+            Volatile.Write(ref *(uint*)(CurrentSlot + Frame2StatusOffset), TP_STATUS_KERNEL);
             _block = (_block + 1) % _frameCount;
         }
-        return true;
-    }
-
-    private bool TryReceiveV3<THandler>(ref THandler handler) where THandler : IFrameHandler, allows ref struct
-    {
-        byte* block = CurrentBlock;
-        if (_framesLeft == 0)
-        {
-            if (!IsOurs(block + BlockStatusOffset))
-            {
-                return false;
-            }
-            _framesLeft = (int)*(uint*)(block + BlockPacketCountOffset);
-            _frame = block + *(uint*)(block + BlockFirstPacketOffset);
-            if (_framesLeft == 0)
-            {
-                Release(block);
-                return false;
-            }
-        }
-        byte* frame = _frame;
-        int length = (int)*(uint*)(frame + FrameSnapLengthOffset);
-        byte* data = frame + *(ushort*)(frame + FrameMacOffset);
-        _framesLeft--;
-        _frame = frame + *(uint*)(frame + FrameNextOffset);
-        try
-        {
-            handler.Handle(new Span<byte>(data, length));
-        }
-        finally
+        else if (_framesLeft == 0)
         {
             // The frame lives in the block: the block goes back only once its last frame has been handled.
-            if (_framesLeft == 0)
-            {
-                Release(block);
-            }
+            ReleaseBlock(CurrentBlock);
         }
-        return true;
     }
 
     private static bool IsOurs(byte* status) =>
         // Acquire: the frames the kernel wrote are visible once we see the status it set after them.
         (Volatile.Read(ref *(uint*)status) & TP_STATUS_USER) != 0;
 
-    private void Release(byte* block)
+    private void ReleaseBlock(byte* block)
     {
         // Release: our reads of the block are done before the kernel may write it again.
         Volatile.Write(ref *(uint*)(block + BlockStatusOffset), TP_STATUS_KERNEL);

@@ -113,6 +113,153 @@ public sealed class PcapWriterDeviceTests : IDisposable
     }
 
     [Fact]
+    public void WaitForFrame_QuietForASecondAfterAFrame_RecordsReachStreamWithoutAnotherFrame()
+    {
+        var clock = new ManualClock();
+        var inner = new QueueDevice { WhileWaiting = timeout => clock.Advance(Duration.FromTimeSpan(timeout)) };
+        var output = new MemoryStream();
+        using var device = new PcapWriterDevice(inner, output, clock);
+        inner.Inject(s_arpRequest);
+        device.Receive(new byte[100]);
+        clock.Advance(Duration.FromMilliseconds(300));
+
+        Assert.False(device.WaitForFrame(TimeSpan.FromSeconds(10)));
+
+        // The wait stops when the record is a second old (700 ms on), flushes, and waits out the rest.
+        Assert.Equal(24 + 16 + 42, output.Length);
+        Assert.Equal([TimeSpan.FromMilliseconds(700), TimeSpan.FromMilliseconds(9300)], inner.Waits);
+    }
+
+    [Fact]
+    public void WaitForFrame_ShorterThanTheFlushInterval_NothingWrittenYet()
+    {
+        var clock = new ManualClock();
+        var inner = new QueueDevice { WhileWaiting = timeout => clock.Advance(Duration.FromTimeSpan(timeout)) };
+        var output = new MemoryStream();
+        using var device = new PcapWriterDevice(inner, output, clock);
+        inner.Inject(s_arpRequest);
+        device.Receive(new byte[100]);
+
+        device.WaitForFrame(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(0, output.Length);
+        device.WaitForFrame(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(0, output.Length);
+        // The next wait finds the record a second old and writes it before waiting at all.
+        device.WaitForFrame(TimeSpan.FromMilliseconds(500));
+
+        Assert.Equal(24 + 16 + 42, output.Length);
+    }
+
+    [Fact]
+    public void WaitForFrame_FrameArrivesBeforeTheFlush_ReturnsTrueAndKeepsBuffering()
+    {
+        var clock = new ManualClock();
+        var inner = new QueueDevice();
+        var output = new MemoryStream();
+        using var device = new PcapWriterDevice(inner, output, clock);
+        inner.Inject(s_arpRequest);
+        device.Receive(new byte[100]);
+        inner.Inject(s_arpReply);
+
+        Assert.True(device.WaitForFrame(TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(0, output.Length);
+        Assert.Equal([TimeSpan.FromSeconds(1)], inner.Waits);
+    }
+
+    [Fact]
+    public void TryTransmitAndTryReceive_OffloadDevice_MetadataPassesThroughAndFramesAreRecorded()
+    {
+        var inner = new OffloadDevice();
+        var output = new MemoryStream();
+        using var device = new PcapWriterDevice(inner, output, new ManualClock());
+        var partial = new FrameOffload { Checksum = FrameChecksum.Partial, ChecksumStart = 34, ChecksumOffset = 16, SegmentSize = 1448 };
+        var builder = new ArpBuilder();
+
+        Assert.True(device.Capabilities.SegmentationOffload);
+        Assert.True(device.TryTransmit(42, partial, ref builder));
+        inner.Incoming = (s_arpReply, new FrameOffload { Checksum = FrameChecksum.Valid });
+        var handler = new OffloadCatcher();
+        Assert.True(device.TryReceive(ref handler));
+        device.Flush();
+
+        Assert.Equal(partial, inner.SentOffload);
+        Assert.Equal(s_arpRequest, inner.Sent);
+        Assert.Equal(FrameChecksum.Valid, handler.Offload.Checksum);
+        Assert.Equal(s_arpReply, handler.Frame);
+        Assert.Equal(2, device.FramesWritten);
+        Assert.Equal(24 + 2 * (16 + 42), output.Length);
+    }
+
+    private readonly struct ArpBuilder : IFrameBuilder
+    {
+        public void Build(Span<byte> frame) => s_arpRequest.CopyTo(frame);
+    }
+
+    private struct OffloadCatcher : IFrameHandler
+    {
+        public FrameOffload Offload;
+        public byte[]? Frame;
+
+        public void Handle(Span<byte> frame) => Handle(frame, default);
+
+        public void Handle(Span<byte> frame, in FrameOffload offload)
+        {
+            Frame = frame.ToArray();
+            Offload = offload;
+        }
+    }
+
+    /// <summary>A device with checksum and segmentation offload that keeps one frame each way with its metadata.</summary>
+    private sealed class OffloadDevice : INetworkDevice
+    {
+        public (byte[] Frame, FrameOffload Offload)? Incoming { get; set; }
+
+        public byte[]? Sent { get; private set; }
+
+        public FrameOffload SentOffload { get; private set; }
+
+        public string Name => "offload0";
+
+        public Unisharp.Net.MacAddress MacAddress => QueueDevice.Address;
+
+        public NetworkDeviceCapabilities Capabilities { get; } = new(1500, ChecksumOffload: true, SegmentationOffload: true);
+
+        public bool TryReceive<THandler>(ref THandler handler) where THandler : IFrameHandler, allows ref struct
+        {
+            if (Incoming is not { } incoming)
+            {
+                return false;
+            }
+            Incoming = null;
+            handler.Handle(incoming.Frame.ToArray(), incoming.Offload);
+            return true;
+        }
+
+        public bool TryTransmit<TBuilder>(int length, ref TBuilder builder) where TBuilder : IFrameBuilder, allows ref struct =>
+            TryTransmit(length, default(FrameOffload), ref builder);
+
+        public bool TryTransmit<TBuilder>(int length, in FrameOffload offload, ref TBuilder builder) where TBuilder : IFrameBuilder, allows ref struct
+        {
+            var frame = new byte[length];
+            builder.Build(frame);
+            Sent = frame;
+            SentOffload = offload;
+            return true;
+        }
+
+        public bool WaitForFrame(TimeSpan timeout) => Incoming is not null;
+
+        public void Wake()
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
     public void WaitForFrameAndWake_Called_PassedToInner()
     {
         var inner = new QueueDevice();

@@ -10,7 +10,12 @@ namespace Unisharp.Devices.Middleware;
 /// Timestamps are the clock's wall time when the device was made plus the monotonic time since, so they
 /// read as calendar time yet never go back. A received frame is recorded before the handler sees it (the
 /// handler may change it in place); a transmitted one after the builder wrote it. Records are buffered and
-/// flushed at least once a second of clock time while frames flow, and on <see cref="Dispose"/>.
+/// flushed at least once a second of clock time while frames flow, within a second once they stop (the wait for
+/// the next frame is cut short to flush), and on <see cref="Dispose"/>: a capture read after the traffic has been
+/// quiet for a second, or after the device is gone, holds every frame.
+/// Offload metadata passes through (the inner device's capabilities are this device's): frames are recorded as
+/// the card takes and gives them, so a capture may show partial checksums and TCP segments larger than the MTU,
+/// as tcpdump on a host with offload does.
 /// The device owns the inner device and the output stream, and disposes both.
 /// </remarks>
 public sealed class PcapWriterDevice : INetworkDevice
@@ -25,6 +30,7 @@ public sealed class PcapWriterDevice : INetworkDevice
     private readonly byte[] _receiveBuffer;
     private readonly byte[] _transmitBuffer;
     private Instant _lastFlush;
+    private bool _unflushed;
     private bool _disposed;
 
     /// <param name="inner">The device whose frames are recorded.</param>
@@ -68,8 +74,8 @@ public sealed class PcapWriterDevice : INetworkDevice
 
     public MacAddress MacAddress => _inner.MacAddress;
 
-    /// <summary>The inner device's, without offload: frames pass through here plain (open the inner device without offload).</summary>
-    public NetworkDeviceCapabilities Capabilities => _inner.Capabilities with { ChecksumOffload = false, SegmentationOffload = false };
+    /// <summary>The inner device's: offload metadata passes through.</summary>
+    public NetworkDeviceCapabilities Capabilities => _inner.Capabilities;
 
     /// <summary>Frames recorded so far, in both directions.</summary>
     public long FramesWritten => _writer.FramesWritten;
@@ -88,18 +94,29 @@ public sealed class PcapWriterDevice : INetworkDevice
         }
         var frame = _receiveBuffer.AsSpan(0, capture.Length);
         Record(frame);
-        handler.Handle(frame);
+        if (capture.Offload.IsNone)
+        {
+            handler.Handle(frame);
+        }
+        else
+        {
+            handler.Handle(frame, capture.Offload);
+        }
         return true;
     }
 
-    public bool TryTransmit<TBuilder>(int length, ref TBuilder builder) where TBuilder : IFrameBuilder, allows ref struct
+    public bool TryTransmit<TBuilder>(int length, ref TBuilder builder) where TBuilder : IFrameBuilder, allows ref struct =>
+        TryTransmit(length, default(FrameOffload), ref builder);
+
+    public bool TryTransmit<TBuilder>(int length, in FrameOffload offload, ref TBuilder builder) where TBuilder : IFrameBuilder, allows ref struct
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, _transmitBuffer.Length);
         var frame = _transmitBuffer.AsSpan(0, length);
         builder.Build(frame);
-        if (!_inner.TrySend(frame))
+        var copy = new CopyBuilder(frame);
+        if (!_inner.TryTransmit(length, offload, ref copy))
         {
             return false;
         }
@@ -107,7 +124,34 @@ public sealed class PcapWriterDevice : INetworkDevice
         return true;
     }
 
-    public bool WaitForFrame(TimeSpan timeout) => _inner.WaitForFrame(timeout);
+    /// <summary>
+    /// Waits on the inner device, but while records wait in the buffer no longer than until they are a second old,
+    /// and then flushes them: a capture is complete soon after the traffic stops, not only at the next frame.
+    /// </summary>
+    public bool WaitForFrame(TimeSpan timeout)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_unflushed)
+        {
+            return _inner.WaitForFrame(timeout);
+        }
+        TimeSpan untilFlush = (s_flushInterval - (_clock.Now - _lastFlush)).ToTimeSpan();
+        if (untilFlush > TimeSpan.Zero)
+        {
+            if (timeout <= untilFlush)
+            {
+                return _inner.WaitForFrame(timeout);
+            }
+            if (_inner.WaitForFrame(untilFlush))
+            {
+                return true;
+            }
+            timeout -= untilFlush;
+        }
+        // No frame for a second since the last flush: write out what waits, then wait the rest.
+        Flush();
+        return _inner.WaitForFrame(timeout);
+    }
 
     public void Wake() => _inner.Wake();
 
@@ -117,6 +161,7 @@ public sealed class PcapWriterDevice : INetworkDevice
         ObjectDisposedException.ThrowIf(_disposed, this);
         _writer.Flush();
         _lastFlush = _clock.Now;
+        _unflushed = false;
     }
 
     public void Dispose()
@@ -140,18 +185,22 @@ public sealed class PcapWriterDevice : INetworkDevice
     {
         Instant now = _clock.Now;
         _writer.WriteFrame(_wallOriginMicroseconds + (now - _origin).Microseconds, frame);
+        _unflushed = true;
         // A long capture stays readable while it runs (tail -f | tcpdump -r -) and loses little on a crash.
         if (now - _lastFlush >= s_flushInterval)
         {
             _writer.Flush();
             _lastFlush = now;
+            _unflushed = false;
         }
     }
 
-    /// <summary>Copies the lent frame into the device's receive buffer.</summary>
+    /// <summary>Copies the lent frame, and its offload metadata, into the device's receive buffer.</summary>
     private struct CaptureHandler(byte[] buffer) : IFrameHandler
     {
         public int Length { get; private set; }
+
+        public FrameOffload Offload { get; private set; }
 
         public void Handle(Span<byte> frame)
         {
@@ -159,5 +208,19 @@ public sealed class PcapWriterDevice : INetworkDevice
             frame[..n].CopyTo(buffer);
             Length = n;
         }
+
+        public void Handle(Span<byte> frame, in FrameOffload offload)
+        {
+            Handle(frame);
+            Offload = offload;
+        }
+    }
+
+    /// <summary>Copies the frame built in the device's transmit buffer into the inner device's.</summary>
+    private readonly ref struct CopyBuilder(ReadOnlySpan<byte> source) : IFrameBuilder
+    {
+        private readonly ReadOnlySpan<byte> _source = source;
+
+        public void Build(Span<byte> frame) => _source.CopyTo(frame);
     }
 }
