@@ -124,7 +124,8 @@ internal static class UnisharpCommandLine
             };
             var offload = new Option<string?>("--net-offload")
             {
-                Description = "unix, TAP: checksum and segmentation offload (64 KiB TCP segments) on or off. [default: on]",
+                Description = "Checksum and segmentation offload (64 KiB TCP segments) on or off: on the unix TAP device, or on the microVM's virtio-net card " +
+                    "(off gives QEMU's TAP vnet_hdr=off and the guest unisharp.offload=off). [default: on]",
                 HelpName = "on|off",
             };
             var command = new Command("run", "Build the app if needed and run it (qemu, firecracker: boot its image under QEMU, serial console here); its exit code becomes ours.")

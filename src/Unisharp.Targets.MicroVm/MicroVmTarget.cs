@@ -44,6 +44,7 @@ public sealed class MicroVmTarget : UnikernelTarget
         new("disk.NAME=vdX[:ro]", "On the kernel command line: disk NAME is the guest's /dev/vdX; ':ro' opens it read-only."),
         new("unisharp.net=IFNAME", $"On the kernel command line: the network interface. [default: {DefaultInterface}]"),
         new("unisharp.rxring=v2|v3|off", "On the kernel command line: receive through a TPACKET_V2 or V3 ring, or one recv per frame. [default: v2]"),
+        new("unisharp.offload=on|off", "On the kernel command line: checksum and TCP segmentation offload on the network card. [default: on]"),
         new("unisharp.pcap=TTY", "On the kernel command line: write every frame in and out of the network card to serial port TTY (e.g. ttyS1), in pcap format."),
     ];
 
@@ -87,6 +88,9 @@ public sealed class MicroVmTarget : UnikernelTarget
 
     /// <summary>How the network card receives: <c>unisharp.rxring=v2</c> (the default), <c>v3</c> or <c>off</c> (recv).</summary>
     public PacketReceiveMode ReceiveMode { get; private set; } = PacketSocketDevice.DefaultReceiveMode;
+
+    /// <summary>Checksum and segmentation offload on the network card: <c>unisharp.offload=on</c> (the default) or <c>off</c>.</summary>
+    public bool Offload { get; private set; } = true;
 
     /// <summary>QEMU (pc) is stopped with a power-off, Firecracker with a reboot; both write the exit code to isa-debug-exit, which QEMU's microvm has and Firecracker ignores.</summary>
     private bool IsQemu => Name == "qemu";
@@ -140,6 +144,15 @@ public sealed class MicroVmTarget : UnikernelTarget
                     _ => throw new BootArgumentException("unisharp.rxring= takes v2, v3 or off"),
                 };
             }
+            else if (word.StartsWith("unisharp.offload=", StringComparison.Ordinal))
+            {
+                Offload = word["unisharp.offload=".Length..] switch
+                {
+                    "on" => true,
+                    "off" => false,
+                    _ => throw new BootArgumentException("unisharp.offload= takes on or off"),
+                };
+            }
             else if (word.StartsWith("unisharp.pcap=", StringComparison.Ordinal))
             {
                 PcapPort = word["unisharp.pcap=".Length..] is { Length: > 0 } port && !port.Contains('/')
@@ -170,7 +183,7 @@ public sealed class MicroVmTarget : UnikernelTarget
             if (request.Stack || request.NetworkDevice)
             {
                 // The guest kernel has no TCP/IP: our stack always runs over the raw device.
-                var card = PacketSocketDevice.Open(NetworkInterface, ReceiveMode);
+                var card = PacketSocketDevice.Open(NetworkInterface, ReceiveMode, Offload);
                 device = card;
                 request.Log.Info(Name, $"network: {NetworkInterface}, MAC {card.MacAddress}, MTU {card.Capabilities.Mtu}; receive: {card.ReceivePath}");
                 if (card.RingError is not null)

@@ -38,6 +38,27 @@ public sealed class GuestNetworkOptionTests
         Assert.Throws<BootArgumentException>(() => new MicroVmTarget("qemu").TakeOptions(["unisharp.rxring=v4"]));
     }
 
+    [Theory]
+    [InlineData(new string[0], true)]
+    [InlineData(new[] { "unisharp.offload=on" }, true)]
+    [InlineData(new[] { "unisharp.offload=off" }, false)]
+    public void TakeOptions_Offload_OnByDefault(string[] words, bool expected)
+    {
+        var target = new MicroVmTarget("qemu");
+
+        var rest = target.TakeOptions([.. words, "--port=7"]);
+
+        Assert.Equal(["--port=7"], rest);
+        Assert.Equal(expected, target.Offload);
+    }
+
+    [Fact]
+    public void TakeOptions_BadOffload_Throws()
+    {
+        var e = Assert.Throws<BootArgumentException>(() => new MicroVmTarget("firecracker").TakeOptions(["unisharp.offload=maybe"]));
+        Assert.Contains("unisharp.offload", e.Message);
+    }
+
     [Fact]
     public void TakeOptions_Pcap_NamesTheSerialPort()
     {

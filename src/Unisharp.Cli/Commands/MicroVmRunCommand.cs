@@ -68,6 +68,7 @@ internal static class MicroVmRunCommand
             Debug = extras.Debug,
             TscKhz = accelerator == "tcg" ? MicroVmLaunch.HostTscKhz() : null,
             BootArguments = bootArguments,
+            Offload = extras.NetOffload != "off",
         };
 
         GuestNetwork? network = null;

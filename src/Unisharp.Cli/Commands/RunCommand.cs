@@ -30,10 +30,6 @@ internal static class RunCommand
         }
         if (TargetCatalog.IsMicroVm(chosen))
         {
-            if (netOffload is not null)
-            {
-                throw new CliException("--net-offload is for the unix target's TAP device", CliException.Usage);
-            }
             return await MicroVmRunCommand.ExecuteAsync(app, chosen, net, allDisks, boot, extras, cancellationToken).ConfigureAwait(false);
         }
         if (extras.Debug || extras.MemoryMib is not null || extras.Cpus is not null || extras.Netns is not null)

@@ -1,0 +1,42 @@
+using Unisharp.Cli.MicroVm;
+
+namespace Unisharp.Cli.Tests;
+
+/// <summary>The QEMU command line and kernel words a launch makes, without starting QEMU.</summary>
+public sealed class MicroVmLaunchTests
+{
+    private static MicroVmLaunch Launch(string target, bool offload) => new()
+    {
+        Target = target,
+        Kernel = "/k",
+        Initrd = "/i",
+        Tap = "ustap0",
+        Offload = offload,
+    };
+
+    [Theory]
+    [InlineData("qemu")]
+    [InlineData("firecracker")]
+    public void Offload_OnByDefault_TapKeepsItsVirtioHeader(string target)
+    {
+        var launch = Launch(target, offload: true);
+
+        string netdev = Assert.Single(launch.QemuArguments(), a => a.StartsWith("tap,", StringComparison.Ordinal));
+        Assert.DoesNotContain("vnet_hdr", netdev);
+        Assert.DoesNotContain("unisharp.offload=off", launch.CommandLine());
+    }
+
+    [Theory]
+    [InlineData("qemu")]
+    [InlineData("firecracker")]
+    public void Offload_Off_TurnedOffOnBothSides(string target)
+    {
+        var launch = Launch(target, offload: false);
+
+        string netdev = Assert.Single(launch.QemuArguments(), a => a.StartsWith("tap,", StringComparison.Ordinal));
+        Assert.Contains("vnet_hdr=off", netdev);
+        Assert.Contains("unisharp.offload=off", launch.KernelWords());
+        // Firecracker's card cannot be told: the guest's word carries the choice into firecracker.json.
+        Assert.Contains("unisharp.offload=off", launch.CommandLine(forFirecracker: true));
+    }
+}
