@@ -1,25 +1,35 @@
+using System.Runtime.CompilerServices;
+using Unisharp.Devices;
+
 namespace Unisharp.Net.Tcp;
 
 /// <summary>
 /// The async face of one connection: waits on the core <see cref="TcpSocket"/>, which the stack's poll drives.
-/// Waiters are completed by the poll after it releases the layer's lock; in a simulation (no I/O thread)
-/// their continuations run inline, in virtual time.
+/// Waiters are signalled by the poll after it releases the layer's lock; in a simulation (no I/O thread)
+/// their continuations run inline, in virtual time. Reads, writes and closes wait on reusable
+/// <see cref="TcpWaiter"/>s, so a steady transfer allocates nothing.
 /// </summary>
 internal sealed class DirectTcpConnection : ITcpConnection
 {
     private readonly TcpLayer _layer;
     private readonly TcpSocket _socket;
     private readonly Action _wake;
-    private TaskCompletionSource? _readable;
-    private TaskCompletionSource? _writable;
+    private readonly IClock _clock;
+    private readonly TcpWaiter _readable;
+    private readonly TcpWaiter _writable;
+    private readonly TcpWaiter _closed;
     private TaskCompletionSource? _handshake;
     private bool _disposed;
 
-    public DirectTcpConnection(TcpLayer layer, TcpSocket socket, Action wake)
+    public DirectTcpConnection(TcpLayer layer, TcpSocket socket, Action wake, IClock clock)
     {
         _layer = layer;
         _socket = socket;
         _wake = wake;
+        _clock = clock;
+        _readable = new TcpWaiter(layer.AsynchronousContinuations);
+        _writable = new TcpWaiter(layer.AsynchronousContinuations);
+        _closed = new TcpWaiter(layer.AsynchronousContinuations);
         socket.Changed = OnChanged;
     }
 
@@ -67,56 +77,105 @@ internal sealed class DirectTcpConnection : ITcpConnection
                 _handshake ??= _layer.NewWaiter();
                 wait = _handshake.Task;
             }
-            await Wait(wait, cancellationToken).ConfigureAwait(false);
+            await (cancellationToken.CanBeCanceled ? wait.WaitAsync(cancellationToken) : wait).ConfigureAwait(false);
         }
     }
 
-    public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ValueTask wait;
+        try
+        {
+            if (TryRead(buffer.Span, cancellationToken, out wait) is int n)
+            {
+                return new ValueTask<int>(n);
+            }
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<int>(e);
+        }
+        return ReadAfterWaitAsync(wait, buffer, cancellationToken);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> ReadAfterWaitAsync(ValueTask wait, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         while (true)
         {
-            Task wait;
-            lock (_layer.Lock)
+            await wait.ConfigureAwait(false);
+            if (TryRead(buffer.Span, cancellationToken, out wait) is int n)
             {
-                ThrowIfDisposed();
-                int n = _socket.Receive(buffer.Span);
-                if (n >= 0)
-                {
-                    // Reading may have opened the window enough to announce; only then does the I/O thread need waking.
-                    if (n > 0 && _socket.WantsPoll)
-                    {
-                        _wake();
-                    }
-                    return n;
-                }
-                _readable ??= _layer.NewWaiter();
-                wait = _readable.Task;
+                return n;
             }
-            await Wait(wait, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    /// <summary>Reads what is there (the count, 0 at the end), or arms the read waiter and returns null.</summary>
+    private int? TryRead(Span<byte> buffer, CancellationToken cancellationToken, out ValueTask wait)
     {
-        int written = 0;
-        while (true)
+        lock (_layer.Lock)
         {
-            Task wait;
-            lock (_layer.Lock)
+            ThrowIfDisposed();
+            int n = _socket.Receive(buffer);
+            if (n >= 0)
             {
-                ThrowIfDisposed();
-                written += _socket.Send(data.Span[written..]);
-                if (written == data.Length)
+                // Reading may have opened the window enough to announce; only then does the I/O thread need waking.
+                if (n > 0 && _socket.WantsPoll)
                 {
-                    break;
+                    _wake();
                 }
-                _writable ??= _layer.NewWaiter();
-                wait = _writable.Task;
+                wait = default;
+                return n;
             }
-            _wake();
-            await Wait(wait, cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            wait = _readable.Arm(cancellationToken);
+            return null;
+        }
+    }
+
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        ValueTask wait;
+        int written;
+        try
+        {
+            written = TryWrite(data.Span, 0, cancellationToken, out wait);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
         }
         _wake();
+        return written == data.Length ? default : WriteAfterWaitAsync(wait, data, written, cancellationToken);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteAfterWaitAsync(ValueTask wait, ReadOnlyMemory<byte> data, int written, CancellationToken cancellationToken)
+    {
+        while (written < data.Length)
+        {
+            await wait.ConfigureAwait(false);
+            written = TryWrite(data.Span, written, cancellationToken, out wait);
+            _wake();
+        }
+    }
+
+    /// <summary>Queues what fits after <paramref name="written"/> bytes; arms the write waiter when some is left.</summary>
+    private int TryWrite(ReadOnlySpan<byte> data, int written, CancellationToken cancellationToken, out ValueTask wait)
+    {
+        lock (_layer.Lock)
+        {
+            ThrowIfDisposed();
+            written += _socket.Send(data[written..]);
+            wait = default;
+            if (written < data.Length)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                wait = _writable.Arm(cancellationToken);
+            }
+            return written;
+        }
     }
 
     public ValueTask ShutdownWriteAsync(CancellationToken cancellationToken = default)
@@ -128,6 +187,46 @@ internal sealed class DirectTcpConnection : ITcpConnection
         }
         _wake();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Sends our FIN after what was written and waits until the peer acknowledges it, or the connection ends otherwise,
+    /// or <paramref name="timeout"/> passes (then the connection is reset, as SO_LINGER does); disposes the connection.
+    /// </summary>
+    public async ValueTask<bool> CloseAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        var linger = Duration.FromMicroseconds((long)Math.Min(timeout.TotalMicroseconds, TimeSpan.FromDays(1).TotalMicroseconds));
+        lock (_layer.Lock)
+        {
+            if (_disposed)
+            {
+                return false;
+            }
+            _socket.Close(_clock.Now + linger);
+        }
+        _wake();
+        try
+        {
+            while (true)
+            {
+                ValueTask wait;
+                lock (_layer.Lock)
+                {
+                    if (_socket.IsCloseDone)
+                    {
+                        return _socket.FinAcknowledged;
+                    }
+                    cancellationToken.ThrowIfCancellationRequested();
+                    wait = _closed.Arm(cancellationToken);
+                }
+                await wait.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     public void Abort()
@@ -156,51 +255,41 @@ internal sealed class DirectTcpConnection : ITcpConnection
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Called after the poll changed the socket: wakes every waiter, which looks again under the lock.</summary>
+    /// <summary>Called after the poll changed the socket: wakes every waiter whose call can now go on.</summary>
     private void OnChanged() => Release();
 
     private void Release()
     {
-        TaskCompletionSource? readable, writable, handshake;
+        bool readable, writable, closed;
+        TaskCompletionSource? handshake;
         lock (_layer.Lock)
         {
-            readable = _readable;
-            writable = _writable;
-            handshake = _handshake;
             bool failed = _socket.State == TcpState.Closed || _disposed;
-            // Writers wake for a quarter of the buffer, not every acknowledged segment.
-            if (!failed && writable is not null && _socket.SendFree < _socket.SendQueued / 3 && _socket.Error is null && _socket.State is not TcpState.TimeWait)
-            {
-                writable = null;
-            }
-            if (!failed && readable is not null && _socket.Readable == 0 && !_socket.ReceivedFin)
-            {
-                readable = null;
-            }
-            if (handshake is not null && !_socket.IsHandshakeDone)
-            {
-                handshake = null;
-            }
-            if (readable is not null)
-            {
-                _readable = null;
-            }
-            if (writable is not null)
-            {
-                _writable = null;
-            }
+            // Writers wake for a third of the buffer, not every acknowledged segment.
+            writable = _writable.IsArmed
+                && (failed || _socket.Error is not null || _socket.State is TcpState.TimeWait || _socket.SendFree >= _socket.SendQueued / 3);
+            readable = _readable.IsArmed && (failed || _socket.Readable > 0 || _socket.ReceivedFin);
+            closed = _closed.IsArmed && (_disposed || _socket.IsCloseDone);
+            handshake = _handshake is not null && _socket.IsHandshakeDone ? _handshake : null;
             if (handshake is not null)
             {
                 _handshake = null;
             }
         }
-        readable?.TrySetResult();
-        writable?.TrySetResult();
+        if (readable)
+        {
+            _readable.Signal();
+        }
+        if (writable)
+        {
+            _writable.Signal();
+        }
+        if (closed)
+        {
+            _closed.Signal();
+        }
         handshake?.TrySetResult();
     }
-
-    private static Task Wait(Task wait, CancellationToken cancellationToken) =>
-        cancellationToken.CanBeCanceled ? wait.WaitAsync(cancellationToken) : wait;
 
     private void ThrowIfDisposed()
     {

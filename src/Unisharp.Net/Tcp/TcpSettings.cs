@@ -3,7 +3,14 @@ namespace Unisharp.Net.Tcp;
 /// <summary>Limits and timers of the TCP layer; the defaults suit a small server.</summary>
 internal sealed class TcpSettings
 {
+    /// <summary>A connection's receive buffer at the start: the window it first advertises.</summary>
     public int ReceiveBufferSize { get; init; } = 256 * 1024;
+    /// <summary>
+    /// The most a receive buffer grows to while the app keeps up and the window is what limits the sender (auto-tuning,
+    /// as Linux's tcp_rmem maximum); equal to <see cref="ReceiveBufferSize"/> for a fixed buffer. The window scale is
+    /// chosen for this size.
+    /// </summary>
+    public int MaxReceiveBufferSize { get; init; } = 4 * 1024 * 1024;
     public int SendBufferSize { get; init; } = 256 * 1024;
     /// <summary>All connections' buffers together; a connection that would go over is refused.</summary>
     public long MaxBufferBytes { get; init; } = 64L * 1024 * 1024;
@@ -40,6 +47,8 @@ internal sealed class TcpSettings
         return new TcpSettings
         {
             ReceiveBufferSize = options.ReceiveBufferSize ?? defaults.ReceiveBufferSize,
+            // A size the app chose is fixed, as SO_RCVBUF turns Linux's auto-tuning off.
+            MaxReceiveBufferSize = options.ReceiveBufferSize ?? defaults.MaxReceiveBufferSize,
             SendBufferSize = options.SendBufferSize ?? defaults.SendBufferSize,
             NoDelay = options.NoDelay,
             KeepAlive = options.KeepAlive,

@@ -14,7 +14,17 @@ internal sealed partial class TcpSocket
         }
         if (_rx is not null && _rx.Readable > 0 && !destination.IsEmpty)
         {
+            int windowBefore = _rx.Window;
             int n = _rx.Read(destination);
+            _readSinceGrowth += n;
+            // Auto-tuning: the window was nearly closed, so it limited the sender, and the app keeps reading (it has
+            // taken four buffers' worth since the last growth): double the buffer, within the per-connection and total
+            // bounds. With window scaling only; without it the window cannot say more than 64 KiB.
+            if (windowBefore < _rx.Capacity / 4 && _readSinceGrowth >= 4L * _rx.Capacity && _rx.Capacity < MaxReceiveBuffer
+                && _wsEnabled && _layer.TryGrowReceiveBuffer(_rx))
+            {
+                _readSinceGrowth = 0;
+            }
             // RFC 9293 §3.8.6.2.2 (receiver SWS avoidance), as Linux does it: announce the window once it is at
             // least twice what the peer still believes it has, and by a segment at least.
             int believed = Math.Max(0, _advertisedRight - _rcvNxt);
@@ -75,6 +85,25 @@ internal sealed partial class TcpSocket
         _finQueued = true;
         _finSeq = _sndUna + (_tx?.Length ?? 0);
     }
+
+    /// <summary>
+    /// A graceful close that waits for its end (SO_LINGER): our FIN goes after the queued data, and a connection whose
+    /// FIN is not acknowledged by <paramref name="deadline"/> is reset.
+    /// </summary>
+    public void Close(Instant deadline)
+    {
+        Shutdown();
+        if (!IsCloseDone)
+        {
+            _lingerAt = Instant.Min(_lingerAt, deadline);
+        }
+    }
+
+    /// <summary>Our FIN was acknowledged: everything written reached the peer.</summary>
+    public bool FinAcknowledged => _finQueued && _sndUna == _finSeq + 1;
+
+    /// <summary>A close has nothing more to wait for: our FIN is acknowledged or the connection is over.</summary>
+    public bool IsCloseDone => FinAcknowledged || State is TcpState.Closed or TcpState.TimeWait;
 
     /// <summary>RFC 9293 §3.10.5 ABORT: a reset goes out on the next poll; queued data is discarded.</summary>
     public void Abort()

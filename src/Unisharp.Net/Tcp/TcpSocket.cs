@@ -96,10 +96,14 @@ internal sealed partial class TcpSocket
     private Instant _persistAt = Instant.Never;
     private Duration _persistBackoff;
     private Instant _stateTimerAt = Instant.Never;
+    // A lingering close (Close): when an unacknowledged FIN gives way to a reset.
+    private Instant _lingerAt = Instant.Never;
     private Instant _lastReceived;
     private int _keepAliveSent;
     private bool _rstPending;
     private bool _orphan;
+    // Receive window auto-tuning: bytes the app has read since the buffer last grew.
+    private long _readSinceGrowth;
 
     /// <param name="maxOffloadSegment">The largest segment payload the device cuts into MSS-sized ones (segmentation offload), or 0.</param>
     public TcpSocket(TcpLayer layer, TcpSettings settings, Ipv4Endpoint local, Ipv4Endpoint remote, int mtu, int maxOffloadSegment = 0)
@@ -203,13 +207,16 @@ internal sealed partial class TcpSocket
 
     private int ReceiveCapacity => _rx?.Capacity ?? _settings.ReceiveBufferSize;
 
+    /// <summary>The most the receive buffer may grow to: what the window scale is chosen for.</summary>
+    private int MaxReceiveBuffer => Math.Max(_settings.ReceiveBufferSize, _settings.MaxReceiveBufferSize);
+
     private int ReceiveWindow => _rx?.Window ?? _settings.ReceiveBufferSize;
 
     /// <summary>Starts an active open: buffers are allocated by the caller, the SYN goes out on the next poll.</summary>
     public void Connect(SeqNum iss, uint tsOffset, Instant now)
     {
         Init(iss, tsOffset, now);
-        _rcvShift = ScaleFor(_settings.ReceiveBufferSize);
+        _rcvShift = ScaleFor(MaxReceiveBuffer);
         State = TcpState.SynSent;
     }
 
@@ -279,7 +286,7 @@ internal sealed partial class TcpSocket
         {
             _wsEnabled = true;
             _sndShift = scale;
-            _rcvShift = ScaleFor(_settings.ReceiveBufferSize);
+            _rcvShift = ScaleFor(MaxReceiveBuffer);
         }
         else
         {
