@@ -14,17 +14,7 @@ internal sealed partial class TcpSocket
         }
         if (_rx is not null && _rx.Readable > 0 && !destination.IsEmpty)
         {
-            int windowBefore = _rx.Window;
             int n = _rx.Read(destination);
-            _readSinceGrowth += n;
-            // Auto-tuning: the window was nearly closed, so it limited the sender, and the app keeps reading (it has
-            // taken four buffers' worth since the last growth): double the buffer, within the per-connection and total
-            // bounds. With window scaling only; without it the window cannot say more than 64 KiB.
-            if (windowBefore < _rx.Capacity / 4 && _readSinceGrowth >= 4L * _rx.Capacity && _rx.Capacity < MaxReceiveBuffer
-                && _wsEnabled && _layer.TryGrowReceiveBuffer(_rx))
-            {
-                _readSinceGrowth = 0;
-            }
             // RFC 9293 §3.8.6.2.2 (receiver SWS avoidance), as Linux does it: announce the window once it is at
             // least twice what the peer still believes it has, and by a segment at least.
             int believed = Math.Max(0, _advertisedRight - _rcvNxt);

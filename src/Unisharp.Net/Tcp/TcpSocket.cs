@@ -102,8 +102,10 @@ internal sealed partial class TcpSocket
     private int _keepAliveSent;
     private bool _rstPending;
     private bool _orphan;
-    // Receive window auto-tuning: bytes the app has read since the buffer last grew.
-    private long _readSinceGrowth;
+    // Receive window auto-tuning: the receiver's round trip in µs (-1 before a sample) and the measuring interval.
+    private long _rcvRtt = -1;
+    private Instant _tuneStart = Instant.Never;
+    private SeqNum _tuneSeq;
 
     /// <param name="maxOffloadSegment">The largest segment payload the device cuts into MSS-sized ones (segmentation offload), or 0.</param>
     public TcpSocket(TcpLayer layer, TcpSettings settings, Ipv4Endpoint local, Ipv4Endpoint remote, int mtu, int maxOffloadSegment = 0)
@@ -205,7 +207,8 @@ internal sealed partial class TcpSocket
 
     private bool SynAcked => _sndUna != _iss || State is not (TcpState.SynSent or TcpState.SynReceived);
 
-    private int ReceiveCapacity => _rx?.Capacity ?? _settings.ReceiveBufferSize;
+    /// <summary>The receive buffer's size now (it grows with auto-tuning).</summary>
+    public int ReceiveCapacity => _rx?.Capacity ?? _settings.ReceiveBufferSize;
 
     /// <summary>The most the receive buffer may grow to: what the window scale is chosen for.</summary>
     private int MaxReceiveBuffer => Math.Max(_settings.ReceiveBufferSize, _settings.MaxReceiveBufferSize);

@@ -23,8 +23,7 @@ public class TcpConnectionTests
         Assert.True(socket.TimestampsEnabled);
         Assert.True(socket.SackEnabled);
         Assert.Equal(1448, socket.SendMss);
-        // The scale fits the largest the receive buffer may grow to (4 MiB), as Linux's does for its tcp_rmem maximum.
-        Assert.Equal(7, socket.SendWindowShift);
+        Assert.Equal(3, socket.SendWindowShift);
         Assert.Equal(new Ipv4Endpoint(TcpNet.AddressB, 80), client.RemoteEndpoint);
         Assert.Equal(client.LocalEndpoint, server.RemoteEndpoint);
         Assert.InRange(client.LocalEndpoint.Port, 49152, 65535);
@@ -293,7 +292,7 @@ public class TcpConnectionTests
     [Fact]
     public void ZeroWindow_ReaderStalls_ProbesThenCompletesByteExact()
     {
-        var small = new TcpSettings { ReceiveBufferSize = 16 * 1024, MaxReceiveBufferSize = 16 * 1024, SendBufferSize = 16 * 1024 };
+        var small = new TcpSettings { ReceiveBufferSize = 16 * 1024, SendBufferSize = 16 * 1024 };
         var net = TcpNet.Create(25, s_lan, small, small);
         var (client, server) = net.Connect(net.B.Tcp.Listen(80));
         byte[] data = TcpNet.RandomBytes(200_000, 3);
