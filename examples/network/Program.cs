@@ -9,6 +9,7 @@ return builder.Run(async ctx =>
 {
     await using var listener = ctx.Stack.Tcp.Listen(ctx.Get(port));
     ctx.Log.Info("network", $"sink listening on {listener.LocalEndpoint}");
+    LogAllocations(ctx);
     try
     {
         while (true)
