@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Unisharp.Devices;
 
 namespace Unisharp.Net.Tcp;
@@ -15,8 +14,8 @@ internal sealed class DirectTcpConnection : ITcpConnection
     private readonly TcpSocket _socket;
     private readonly Action _wake;
     private readonly IClock _clock;
-    private readonly TcpWaiter _readable;
-    private readonly TcpWaiter _writable;
+    private readonly ReadOperation _read;
+    private readonly WriteOperation _write;
     private readonly TcpWaiter _closed;
     private TaskCompletionSource? _handshake;
     private bool _disposed;
@@ -27,8 +26,8 @@ internal sealed class DirectTcpConnection : ITcpConnection
         _socket = socket;
         _wake = wake;
         _clock = clock;
-        _readable = new TcpWaiter(layer.AsynchronousContinuations);
-        _writable = new TcpWaiter(layer.AsynchronousContinuations);
+        _read = new ReadOperation(this);
+        _write = new WriteOperation(this);
         _closed = new TcpWaiter(layer.AsynchronousContinuations);
         socket.Changed = OnChanged;
     }
@@ -83,99 +82,71 @@ internal sealed class DirectTcpConnection : ITcpConnection
 
     public ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        ValueTask wait;
         try
         {
-            if (TryRead(buffer.Span, cancellationToken, out wait) is int n)
+            lock (_layer.Lock)
             {
-                return new ValueTask<int>(n);
+                if (TryReadLocked(buffer.Span) is int n)
+                {
+                    return new ValueTask<int>(n);
+                }
+                cancellationToken.ThrowIfCancellationRequested();
+                return _read.Wait(buffer, cancellationToken);
             }
         }
         catch (Exception e)
         {
             return ValueTask.FromException<int>(e);
         }
-        return ReadAfterWaitAsync(wait, buffer, cancellationToken);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> ReadAfterWaitAsync(ValueTask wait, Memory<byte> buffer, CancellationToken cancellationToken)
+    /// <summary>Reads what is there: the count, 0 at the end, or null when the call must wait. Under the lock.</summary>
+    private int? TryReadLocked(Span<byte> buffer)
     {
-        while (true)
+        ThrowIfDisposed();
+        int n = _socket.Receive(buffer);
+        if (n < 0)
         {
-            await wait.ConfigureAwait(false);
-            if (TryRead(buffer.Span, cancellationToken, out wait) is int n)
-            {
-                return n;
-            }
-        }
-    }
-
-    /// <summary>Reads what is there (the count, 0 at the end), or arms the read waiter and returns null.</summary>
-    private int? TryRead(Span<byte> buffer, CancellationToken cancellationToken, out ValueTask wait)
-    {
-        lock (_layer.Lock)
-        {
-            ThrowIfDisposed();
-            int n = _socket.Receive(buffer);
-            if (n >= 0)
-            {
-                // Reading may have opened the window enough to announce; only then does the I/O thread need waking.
-                if (n > 0 && _socket.WantsPoll)
-                {
-                    _wake();
-                }
-                wait = default;
-                return n;
-            }
-            cancellationToken.ThrowIfCancellationRequested();
-            wait = _readable.Arm(cancellationToken);
             return null;
         }
+        // Reading may have opened the window enough to announce; only then does the I/O thread need waking.
+        if (n > 0 && _socket.WantsPoll)
+        {
+            _wake();
+        }
+        return n;
     }
 
     public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
-        ValueTask wait;
-        int written;
+        ValueTask pending = default;
+        bool done;
         try
         {
-            written = TryWrite(data.Span, 0, cancellationToken, out wait);
+            lock (_layer.Lock)
+            {
+                int written = TryWriteLocked(data.Span);
+                done = written == data.Length;
+                if (!done)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    pending = _write.Wait(data, written, cancellationToken);
+                }
+            }
         }
         catch (Exception e)
         {
             return ValueTask.FromException(e);
         }
         _wake();
-        return written == data.Length ? default : WriteAfterWaitAsync(wait, data, written, cancellationToken);
+        return pending;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WriteAfterWaitAsync(ValueTask wait, ReadOnlyMemory<byte> data, int written, CancellationToken cancellationToken)
+    /// <summary>Queues what fits of <paramref name="data"/>; returns how much. Under the lock.</summary>
+    private int TryWriteLocked(ReadOnlySpan<byte> data)
     {
-        while (written < data.Length)
-        {
-            await wait.ConfigureAwait(false);
-            written = TryWrite(data.Span, written, cancellationToken, out wait);
-            _wake();
-        }
-    }
-
-    /// <summary>Queues what fits after <paramref name="written"/> bytes; arms the write waiter when some is left.</summary>
-    private int TryWrite(ReadOnlySpan<byte> data, int written, CancellationToken cancellationToken, out ValueTask wait)
-    {
-        lock (_layer.Lock)
-        {
-            ThrowIfDisposed();
-            written += _socket.Send(data[written..]);
-            wait = default;
-            if (written < data.Length)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                wait = _writable.Arm(cancellationToken);
-            }
-            return written;
-        }
+        ThrowIfDisposed();
+        return _socket.Send(data);
     }
 
     public ValueTask ShutdownWriteAsync(CancellationToken cancellationToken = default)
@@ -266,9 +237,9 @@ internal sealed class DirectTcpConnection : ITcpConnection
         {
             bool failed = _socket.State == TcpState.Closed || _disposed;
             // Writers wake for a third of the buffer, not every acknowledged segment.
-            writable = _writable.IsArmed
+            writable = _write.IsArmed
                 && (failed || _socket.Error is not null || _socket.State is TcpState.TimeWait || _socket.SendFree >= _socket.SendQueued / 3);
-            readable = _readable.IsArmed && (failed || _socket.Readable > 0 || _socket.ReceivedFin);
+            readable = _read.IsArmed && (failed || _socket.Readable > 0 || _socket.ReceivedFin);
             closed = _closed.IsArmed && (_disposed || _socket.IsCloseDone);
             handshake = _handshake is not null && _socket.IsHandshakeDone ? _handshake : null;
             if (handshake is not null)
@@ -278,11 +249,11 @@ internal sealed class DirectTcpConnection : ITcpConnection
         }
         if (readable)
         {
-            _readable.Signal();
+            _read.Signal();
         }
         if (writable)
         {
-            _writable.Signal();
+            _write.Signal();
         }
         if (closed)
         {
@@ -296,6 +267,69 @@ internal sealed class DirectTcpConnection : ITcpConnection
         if (_disposed)
         {
             throw new NetworkException(NetworkError.Closed, $"the connection {_socket.Local} -> {_socket.Remote} was disposed");
+        }
+    }
+
+    /// <summary>A read that waits: retried at each signal, it copies into the caller's buffer where it completes.</summary>
+    private sealed class ReadOperation(DirectTcpConnection connection) : TcpOperation<int>(connection._layer.AsynchronousContinuations)
+    {
+        private Memory<byte> _buffer;
+
+        public ValueTask<int> Wait(Memory<byte> buffer, CancellationToken cancellationToken)
+        {
+            _buffer = buffer;
+            return new ValueTask<int>(this, Start(cancellationToken));
+        }
+
+        protected override bool TryComplete(out int result)
+        {
+            lock (connection._layer.Lock)
+            {
+                if (connection.TryReadLocked(_buffer.Span) is int n)
+                {
+                    _buffer = default;
+                    result = n;
+                    return true;
+                }
+                Rearm();
+                result = 0;
+                return false;
+            }
+        }
+    }
+
+    /// <summary>A write that waits for room: retried at each signal until all of it is queued.</summary>
+    private sealed class WriteOperation(DirectTcpConnection connection) : TcpOperation<int>(connection._layer.AsynchronousContinuations)
+    {
+        private ReadOnlyMemory<byte> _data;
+        private int _written;
+
+        public ValueTask Wait(ReadOnlyMemory<byte> data, int written, CancellationToken cancellationToken)
+        {
+            _data = data;
+            _written = written;
+            return new ValueTask(this, Start(cancellationToken));
+        }
+
+        protected override bool TryComplete(out int result)
+        {
+            bool done;
+            lock (connection._layer.Lock)
+            {
+                _written += connection.TryWriteLocked(_data.Span[_written..]);
+                done = _written == _data.Length;
+                if (done)
+                {
+                    _data = default;
+                }
+                else
+                {
+                    Rearm();
+                }
+            }
+            connection._wake();
+            result = _written;
+            return done;
         }
     }
 }
