@@ -5,8 +5,9 @@ namespace Unisharp.Net.Tcp;
 /// <summary>
 /// The async face of one connection: waits on the core <see cref="TcpSocket"/>, which the stack's poll drives.
 /// Waiters are signalled by the poll after it releases the layer's lock; in a simulation (no I/O thread)
-/// their continuations run inline, in virtual time. Reads, writes and closes wait on reusable
-/// <see cref="TcpWaiter"/>s, so a steady transfer allocates nothing.
+/// their continuations run inline, in virtual time. Reads and writes that must wait are reusable
+/// <see cref="TcpOperation{T}"/>s and a lingering close a reusable <see cref="TcpWaiter"/>, so a steady transfer
+/// allocates nothing.
 /// </summary>
 internal sealed class DirectTcpConnection : ITcpConnection
 {

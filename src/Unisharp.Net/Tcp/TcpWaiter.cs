@@ -3,7 +3,7 @@ using System.Threading.Tasks.Sources;
 namespace Unisharp.Net.Tcp;
 
 /// <summary>
-/// A reusable wait for one app call at a time on a connection (a read, a write, a close): armed under the layer's
+/// A reusable wait for one app call at a time on a connection (a lingering close): armed under the layer's
 /// lock, signalled by the poll after the lock is released, with no allocation per wait. On a threaded stack the
 /// continuation runs on the thread pool, never on the I/O thread; in a simulation it runs inline, in virtual time.
 /// </summary>
