@@ -11,7 +11,8 @@ for each client count:
 Prints, per client count and set-up, the aggregate MB/s (10^6 bytes/s, all bytes over the wall time from
 the first client's start to the last one's end), the ratio tap/kernel, and CPU seconds per GB received
 by the app process (utime+stime from /proc/PID/stat) and by the whole machine (/proc/stat, noisy on a
-shared host). Allocations per segment are printed when the app logs "allocated N bytes" (see README).
+shared host), and the bytes the app allocated per TCP segment during each load (from the "allocated N bytes, M
+segments" line examples/network logs at each connection's end; for `kernel` the segments are the namespace's).
 
 Environment:
   CLIENTS="1 2 4 8"   client counts
@@ -119,9 +120,19 @@ class Sink:
         return text
 
 
+ALLOCATED = re.compile(r"allocated (\d+) bytes, (\d+) segments")
+
+
+def allocations(text):
+    """The sink's last (allocated bytes, TCP segments) line, or None when it logs none."""
+    found = ALLOCATED.findall(text)
+    return tuple(map(int, found[-1])) if found else None
+
+
 def load(client_ns, address, n, sink):
-    """n clients at once; returns (seconds, app CPU seconds, machine busy seconds)."""
+    """n clients at once; returns (seconds, app CPU seconds, machine busy seconds, bytes allocated per segment or None)."""
     done_before = len(re.findall(r"read \d+ bytes in \d+ ms \(", sink.text()))
+    alloc0 = allocations(sink.text())
     cpu0, busy0, t0 = cpu_seconds(sink.proc.pid), machine_busy_seconds(), time.monotonic()
     cmd = f"dd if=/dev/zero bs={BLOCK_MB}M count={COUNT} iflag=fullblock status=none | nc -N {address} 8080"
     clients = [subprocess.Popen(["ip", "netns", "exec", client_ns, "sh", "-c", cmd]) for _ in range(n)]
@@ -132,10 +143,16 @@ def load(client_ns, address, n, sink):
         time.sleep(0.05)
     seconds = time.monotonic() - t0
     cpu, busy = cpu_seconds(sink.proc.pid) - cpu0, machine_busy_seconds() - busy0
+    # The sink logs its running allocation total with each connection's end: this load's share is the difference.
+    time.sleep(0.2)
+    alloc1 = allocations(sink.text())
+    per_segment = None
+    if alloc0 and alloc1 and alloc1[1] > alloc0[1]:
+        per_segment = (alloc1[0] - alloc0[0]) / (alloc1[1] - alloc0[1])
     totals = [int(b) for b in re.findall(r"read (\d+) bytes in \d+ ms \(", sink.text())][done_before:]
     if failed or len(totals) != n or any(t != BYTES for t in totals):
         raise RuntimeError(f"{n} clients: {len(failed)} failed, sink counted {totals}, expected {n} x {BYTES}\n{sink.text()[-3000:]}")
-    return seconds, cpu, busy
+    return seconds, cpu, busy, per_segment
 
 
 def main():
@@ -161,33 +178,34 @@ def main():
         setups = [("tap", tap_ns, "198.18.0.2", ours), ("kernel", cli_ns, "198.18.2.2", kernel)]
         print(f"# {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
               f"{BYTES / 1e6:.0f} MB per client, median of {REPS}", flush=True)
-        print("| clients | tap MB/s | kernel MB/s | tap/kernel | tap app CPU s/GB | kernel app CPU s/GB | tap machine CPU s/GB | kernel machine CPU s/GB |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+        print("| clients | tap MB/s | kernel MB/s | tap/kernel | tap app CPU s/GB | kernel app CPU s/GB | tap machine CPU s/GB | kernel machine CPU s/GB | tap B alloc/segment | kernel B alloc/segment |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
         rows = []
         for n in CLIENTS:
             result = {}
             for name, client_ns, address, sink in setups:
                 runs = [load(client_ns, address, n, sink) for _ in range(REPS)]
-                seconds, cpu, busy = sorted(runs)[len(runs) // 2]
+                seconds, cpu, busy, per_segment = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
                 gb = n * BYTES / 1e9
-                result[name] = (n * BYTES / seconds / 1e6, cpu / gb, busy / gb)
+                result[name] = (n * BYTES / seconds / 1e6, cpu / gb, busy / gb, per_segment)
                 rows.append((n, name, seconds, *result[name]))
                 print(f"  {n} clients, {name}: {result[name][0]:.0f} MB/s, app {result[name][1]:.2f} CPU s/GB, "
                       f"machine {result[name][2]:.2f} CPU s/GB", file=sys.stderr, flush=True)
             tap, ker = result["tap"], result["kernel"]
-            print(f"| {n} | {tap[0]:.0f} | {ker[0]:.0f} | {tap[0] / ker[0]:.2f}x | {tap[1]:.2f} | {ker[1]:.2f} | {tap[2]:.2f} | {ker[2]:.2f} |",
+            alloc = ["n/a" if r[3] is None else f"{r[3]:.2f}" for r in (tap, ker)]
+            print(f"| {n} | {tap[0]:.0f} | {ker[0]:.0f} | {tap[0] / ker[0]:.2f}x | {tap[1]:.2f} | {ker[1]:.2f} | {tap[2]:.2f} | {ker[2]:.2f} | {alloc[0]} | {alloc[1]} |",
                   flush=True)
         ours_log, kernel_log = ours.stop(), kernel.stop()
         for name, text in (("tap", ours_log), ("kernel", kernel_log)):
-            allocated = re.findall(r"allocated (\d+) bytes.*?(\d+) segments", text)
+            allocated = allocations(text)
             if allocated:
-                b, s = map(int, allocated[-1])
-                print(f"# {name}: {b / max(s, 1):.2f} bytes allocated per segment ({b} bytes, {s} segments)")
+                b, s = allocated
+                print(f"# {name}: whole run, start-up included: {b / max(s, 1):.2f} bytes allocated per segment ({b} bytes, {s} segments)")
             else:
-                print(f"# {name}: allocations per segment n/a (the app does not log them yet)")
+                print(f"# {name}: allocations per segment n/a (the app does not log them)")
         if CSV:
             with open(CSV, "w") as f:
-                f.write("clients,setup,seconds,mb_per_s,app_cpu_s_per_gb,machine_cpu_s_per_gb\n")
+                f.write("clients,setup,seconds,mb_per_s,app_cpu_s_per_gb,machine_cpu_s_per_gb,bytes_allocated_per_segment\n")
                 for row in rows:
                     f.write(",".join(str(v) for v in row) + "\n")
     finally:

@@ -105,6 +105,19 @@ public sealed class DirectStack : IStack
     /// <summary>The device's MAC address.</summary>
     public MacAddress MacAddress => _iface.MacAddress;
 
+    /// <summary>TCP segments received and sent (a large offloaded segment counts once).</summary>
+    public TcpSegmentCounts? TcpSegments
+    {
+        get
+        {
+            var layer = _tcp.Layer;
+            lock (layer.Lock)
+            {
+                return new TcpSegmentCounts(layer.Stats.SegmentsReceived, layer.Stats.SegmentsSent);
+            }
+        }
+    }
+
     /// <summary>Frames in and out and drops by reason.</summary>
     public NetworkStatistics Stats => _iface.Stats;
 
@@ -113,6 +126,9 @@ public sealed class DirectStack : IStack
     internal Tcp.TcpLayer TcpLayer => _tcp.Layer;
 
     internal bool IsThreaded => _thread is not null;
+
+    /// <summary>The stack's clock: real time on a threaded stack, the simulator's on a manual one.</summary>
+    internal IClock Clock => _options.Clock;
 
     /// <summary>Receives pending frames, runs due timers and transmits (manual stacks only).</summary>
     /// <exception cref="InvalidOperationException">The stack runs its own I/O thread.</exception>

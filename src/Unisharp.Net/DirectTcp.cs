@@ -17,7 +17,7 @@ internal sealed class DirectTcp(DirectStack stack, TcpLayer layer) : ITcp
         {
             core = layer.Listen(port, backlog);
         }
-        return new DirectTcpListener(layer, core, new Ipv4Endpoint(stack.Address, port), _wake);
+        return new DirectTcpListener(layer, core, new Ipv4Endpoint(stack.Address, port), _wake, stack.Clock);
     }
 
     public ValueTask<ITcpConnection> ConnectAsync(Ipv4Endpoint remote, CancellationToken cancellationToken = default) =>
@@ -30,7 +30,7 @@ internal sealed class DirectTcp(DirectStack stack, TcpLayer layer) : ITcp
         DirectTcpConnection connection;
         lock (layer.Lock)
         {
-            connection = new DirectTcpConnection(layer, layer.Connect(remote, localPort), _wake);
+            connection = new DirectTcpConnection(layer, layer.Connect(remote, localPort), _wake, stack.Clock);
         }
         _wake();
         try

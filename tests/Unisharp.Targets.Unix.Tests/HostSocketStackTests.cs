@@ -46,6 +46,60 @@ public sealed class HostSocketStackTests
     }
 
     [Fact]
+    public async Task Tcp_CloseAsyncPeerReads_TrueAndPeerGetsAll()
+    {
+        await using var listener = s_stack.Tcp.Listen(0);
+        var accepting = listener.AcceptAsync().AsTask();
+        var client = await s_stack.Tcp.ConnectAsync(listener.LocalEndpoint);
+        await using var server = await accepting;
+        byte[] data = new byte[4 << 20];
+        new Random(5).NextBytes(data);
+        var reading = Task.Run(async () =>
+        {
+            var received = new MemoryStream();
+            var buffer = new byte[64 * 1024];
+            int n;
+            while ((n = await server.ReadAsync(buffer)) > 0)
+            {
+                received.Write(buffer, 0, n);
+            }
+            return received.ToArray();
+        });
+
+        await client.WriteAsync(data);
+        Assert.True(await client.CloseAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(data, await reading);
+    }
+
+    [Fact]
+    public async Task Tcp_CloseAsyncPeerNeverReads_FalseAfterTimeoutAndReset()
+    {
+        await using var listener = s_stack.Tcp.Listen(0);
+        var accepting = listener.AcceptAsync().AsTask();
+        var client = await s_stack.Tcp.ConnectAsync(listener.LocalEndpoint);
+        await using var server = await accepting;
+        // More than the peer's receive buffer and ours together can hold: the FIN cannot go out while nobody reads.
+        var writing = client.WriteAsync(new byte[64 << 20]).AsTask();
+        await Task.WhenAny(writing, Task.Delay(500));
+        var started = DateTime.UtcNow;
+
+        bool closed = await client.CloseAsync(TimeSpan.FromMilliseconds(300));
+
+        Assert.False(closed);
+        Assert.InRange((DateTime.UtcNow - started).TotalMilliseconds, 250, 5000);
+        var e = await Assert.ThrowsAsync<NetworkException>(async () =>
+        {
+            var buffer = new byte[1 << 20];
+            while (await server.ReadAsync(buffer) > 0)
+            {
+            }
+        });
+        Assert.Equal(NetworkError.ConnectionReset, e.Error);
+        await Assert.ThrowsAnyAsync<Exception>(() => writing);
+    }
+
+    [Fact]
     public async Task Tcp_ConnectToClosedPort_Refused()
     {
         ushort port;

@@ -1,25 +1,35 @@
+using Unisharp.Devices;
+
 namespace Unisharp.Net.Tcp;
 
 /// <summary>
 /// The async face of one connection: waits on the core <see cref="TcpSocket"/>, which the stack's poll drives.
-/// Waiters are completed by the poll after it releases the layer's lock; in a simulation (no I/O thread)
-/// their continuations run inline, in virtual time.
+/// Waiters are signalled by the poll after it releases the layer's lock; in a simulation (no I/O thread)
+/// their continuations run inline, in virtual time. Reads and writes that must wait are reusable
+/// <see cref="TcpOperation{T}"/>s and a lingering close a reusable <see cref="TcpWaiter"/>, so a steady transfer
+/// allocates nothing.
 /// </summary>
 internal sealed class DirectTcpConnection : ITcpConnection
 {
     private readonly TcpLayer _layer;
     private readonly TcpSocket _socket;
     private readonly Action _wake;
-    private TaskCompletionSource? _readable;
-    private TaskCompletionSource? _writable;
+    private readonly IClock _clock;
+    private readonly ReadOperation _read;
+    private readonly WriteOperation _write;
+    private readonly TcpWaiter _closed;
     private TaskCompletionSource? _handshake;
     private bool _disposed;
 
-    public DirectTcpConnection(TcpLayer layer, TcpSocket socket, Action wake)
+    public DirectTcpConnection(TcpLayer layer, TcpSocket socket, Action wake, IClock clock)
     {
         _layer = layer;
         _socket = socket;
         _wake = wake;
+        _clock = clock;
+        _read = new ReadOperation(this);
+        _write = new WriteOperation(this);
+        _closed = new TcpWaiter(layer.AsynchronousContinuations);
         socket.Changed = OnChanged;
     }
 
@@ -67,56 +77,77 @@ internal sealed class DirectTcpConnection : ITcpConnection
                 _handshake ??= _layer.NewWaiter();
                 wait = _handshake.Task;
             }
-            await Wait(wait, cancellationToken).ConfigureAwait(false);
+            await (cancellationToken.CanBeCanceled ? wait.WaitAsync(cancellationToken) : wait).ConfigureAwait(false);
         }
     }
 
-    public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        while (true)
+        try
         {
-            Task wait;
             lock (_layer.Lock)
             {
-                ThrowIfDisposed();
-                int n = _socket.Receive(buffer.Span);
-                if (n >= 0)
+                if (TryReadLocked(buffer.Span) is int n)
                 {
-                    // Reading may have opened the window enough to announce; only then does the I/O thread need waking.
-                    if (n > 0 && _socket.WantsPoll)
-                    {
-                        _wake();
-                    }
-                    return n;
+                    return new ValueTask<int>(n);
                 }
-                _readable ??= _layer.NewWaiter();
-                wait = _readable.Task;
+                cancellationToken.ThrowIfCancellationRequested();
+                return _read.Wait(buffer, cancellationToken);
             }
-            await Wait(wait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<int>(e);
         }
     }
 
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    /// <summary>Reads what is there: the count, 0 at the end, or null when the call must wait. Under the lock.</summary>
+    private int? TryReadLocked(Span<byte> buffer)
     {
-        int written = 0;
-        while (true)
+        ThrowIfDisposed();
+        int n = _socket.Receive(buffer);
+        if (n < 0)
         {
-            Task wait;
-            lock (_layer.Lock)
-            {
-                ThrowIfDisposed();
-                written += _socket.Send(data.Span[written..]);
-                if (written == data.Length)
-                {
-                    break;
-                }
-                _writable ??= _layer.NewWaiter();
-                wait = _writable.Task;
-            }
+            return null;
+        }
+        // Reading may have opened the window enough to announce; only then does the I/O thread need waking.
+        if (n > 0 && _socket.WantsPoll)
+        {
             _wake();
-            await Wait(wait, cancellationToken).ConfigureAwait(false);
+        }
+        return n;
+    }
+
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        ValueTask pending = default;
+        bool done;
+        try
+        {
+            lock (_layer.Lock)
+            {
+                int written = TryWriteLocked(data.Span);
+                done = written == data.Length;
+                if (!done)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    pending = _write.Wait(data, written, cancellationToken);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
         }
         _wake();
+        return pending;
+    }
+
+    /// <summary>Queues what fits of <paramref name="data"/>; returns how much. Under the lock.</summary>
+    private int TryWriteLocked(ReadOnlySpan<byte> data)
+    {
+        ThrowIfDisposed();
+        return _socket.Send(data);
     }
 
     public ValueTask ShutdownWriteAsync(CancellationToken cancellationToken = default)
@@ -128,6 +159,46 @@ internal sealed class DirectTcpConnection : ITcpConnection
         }
         _wake();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Sends our FIN after what was written and waits until the peer acknowledges it, or the connection ends otherwise,
+    /// or <paramref name="timeout"/> passes (then the connection is reset, as SO_LINGER does); disposes the connection.
+    /// </summary>
+    public async ValueTask<bool> CloseAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        var linger = Duration.FromMicroseconds((long)Math.Min(timeout.TotalMicroseconds, TimeSpan.FromDays(1).TotalMicroseconds));
+        lock (_layer.Lock)
+        {
+            if (_disposed)
+            {
+                return false;
+            }
+            _socket.Close(_clock.Now + linger);
+        }
+        _wake();
+        try
+        {
+            while (true)
+            {
+                ValueTask wait;
+                lock (_layer.Lock)
+                {
+                    if (_socket.IsCloseDone)
+                    {
+                        return _socket.FinAcknowledged;
+                    }
+                    cancellationToken.ThrowIfCancellationRequested();
+                    wait = _closed.Arm(cancellationToken);
+                }
+                await wait.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     public void Abort()
@@ -156,57 +227,110 @@ internal sealed class DirectTcpConnection : ITcpConnection
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Called after the poll changed the socket: wakes every waiter, which looks again under the lock.</summary>
+    /// <summary>Called after the poll changed the socket: wakes every waiter whose call can now go on.</summary>
     private void OnChanged() => Release();
 
     private void Release()
     {
-        TaskCompletionSource? readable, writable, handshake;
+        bool readable, writable, closed;
+        TaskCompletionSource? handshake;
         lock (_layer.Lock)
         {
-            readable = _readable;
-            writable = _writable;
-            handshake = _handshake;
             bool failed = _socket.State == TcpState.Closed || _disposed;
-            // Writers wake for a quarter of the buffer, not every acknowledged segment.
-            if (!failed && writable is not null && _socket.SendFree < _socket.SendQueued / 3 && _socket.Error is null && _socket.State is not TcpState.TimeWait)
-            {
-                writable = null;
-            }
-            if (!failed && readable is not null && _socket.Readable == 0 && !_socket.ReceivedFin)
-            {
-                readable = null;
-            }
-            if (handshake is not null && !_socket.IsHandshakeDone)
-            {
-                handshake = null;
-            }
-            if (readable is not null)
-            {
-                _readable = null;
-            }
-            if (writable is not null)
-            {
-                _writable = null;
-            }
+            // Writers wake for a third of the buffer, not every acknowledged segment.
+            writable = _write.IsArmed
+                && (failed || _socket.Error is not null || _socket.State is TcpState.TimeWait || _socket.SendFree >= _socket.SendQueued / 3);
+            readable = _read.IsArmed && (failed || _socket.Readable > 0 || _socket.ReceivedFin);
+            closed = _closed.IsArmed && (_disposed || _socket.IsCloseDone);
+            handshake = _handshake is not null && _socket.IsHandshakeDone ? _handshake : null;
             if (handshake is not null)
             {
                 _handshake = null;
             }
         }
-        readable?.TrySetResult();
-        writable?.TrySetResult();
+        if (readable)
+        {
+            _read.Signal();
+        }
+        if (writable)
+        {
+            _write.Signal();
+        }
+        if (closed)
+        {
+            _closed.Signal();
+        }
         handshake?.TrySetResult();
     }
-
-    private static Task Wait(Task wait, CancellationToken cancellationToken) =>
-        cancellationToken.CanBeCanceled ? wait.WaitAsync(cancellationToken) : wait;
 
     private void ThrowIfDisposed()
     {
         if (_disposed)
         {
             throw new NetworkException(NetworkError.Closed, $"the connection {_socket.Local} -> {_socket.Remote} was disposed");
+        }
+    }
+
+    /// <summary>A read that waits: retried at each signal, it copies into the caller's buffer where it completes.</summary>
+    private sealed class ReadOperation(DirectTcpConnection connection) : TcpOperation<int>(connection._layer.AsynchronousContinuations)
+    {
+        private Memory<byte> _buffer;
+
+        public ValueTask<int> Wait(Memory<byte> buffer, CancellationToken cancellationToken)
+        {
+            _buffer = buffer;
+            return new ValueTask<int>(this, Start(cancellationToken));
+        }
+
+        protected override bool TryComplete(out int result)
+        {
+            lock (connection._layer.Lock)
+            {
+                if (connection.TryReadLocked(_buffer.Span) is int n)
+                {
+                    _buffer = default;
+                    result = n;
+                    return true;
+                }
+                Rearm();
+                result = 0;
+                return false;
+            }
+        }
+    }
+
+    /// <summary>A write that waits for room: retried at each signal until all of it is queued.</summary>
+    private sealed class WriteOperation(DirectTcpConnection connection) : TcpOperation<int>(connection._layer.AsynchronousContinuations)
+    {
+        private ReadOnlyMemory<byte> _data;
+        private int _written;
+
+        public ValueTask Wait(ReadOnlyMemory<byte> data, int written, CancellationToken cancellationToken)
+        {
+            _data = data;
+            _written = written;
+            return new ValueTask(this, Start(cancellationToken));
+        }
+
+        protected override bool TryComplete(out int result)
+        {
+            bool done;
+            lock (connection._layer.Lock)
+            {
+                _written += connection.TryWriteLocked(_data.Span[_written..]);
+                done = _written == _data.Length;
+                if (done)
+                {
+                    _data = default;
+                }
+                else
+                {
+                    Rearm();
+                }
+            }
+            connection._wake();
+            result = _written;
+            return done;
         }
     }
 }

@@ -1,3 +1,5 @@
+using Unisharp.Devices;
+
 namespace Unisharp.Net.Tcp;
 
 /// <summary>The async face of a listening port: hands out connections from the core listener's accept queue.</summary>
@@ -6,10 +8,12 @@ internal sealed class DirectTcpListener : ITcpListener
     private readonly TcpLayer _layer;
     private readonly TcpListenerCore _core;
     private readonly Action _wake;
+    private readonly IClock _clock;
     private TaskCompletionSource? _accept;
 
-    public DirectTcpListener(TcpLayer layer, TcpListenerCore core, Ipv4Endpoint local, Action wake)
+    public DirectTcpListener(TcpLayer layer, TcpListenerCore core, Ipv4Endpoint local, Action wake, IClock clock)
     {
+        _clock = clock;
         _layer = layer;
         _core = core;
         _wake = wake;
@@ -34,7 +38,7 @@ internal sealed class DirectTcpListener : ITcpListener
                 }
                 if (_core.Accepted.TryDequeue(out var socket))
                 {
-                    var connection = new DirectTcpConnection(_layer, socket, _wake);
+                    var connection = new DirectTcpConnection(_layer, socket, _wake, _clock);
                     // The socket may have changed while it waited in the queue; let the poll look again.
                     _layer.QueueNotify(socket);
                     return connection;

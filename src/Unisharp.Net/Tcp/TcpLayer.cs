@@ -458,6 +458,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         else if (socket.DetachSendBuffer() is { } tx)
         {
             BufferBytes -= tx.Capacity;
+            tx.Release();
         }
     }
 
@@ -495,8 +496,31 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
             _log.Warning(Source, $"refusing {socket.Remote}: {BufferBytes} bytes of TCP buffers are in use");
             return false;
         }
-        socket.AttachBuffers(new TcpSendBuffer(Settings.SendBufferSize), new TcpReceiveBuffer(Settings.ReceiveBufferSize));
+        socket.AttachBuffers(new TcpSendBuffer(Settings.SendBufferSize, pooled: true), new TcpReceiveBuffer(Settings.ReceiveBufferSize, pooled: true));
         BufferBytes += bytes;
+        return true;
+    }
+
+    /// <summary>
+    /// Receive window auto-tuning: doubles a connection's receive buffer (up to <see cref="TcpSettings.MaxReceiveBufferSize"/>)
+    /// while all connections' buffers stay within three quarters of the total bound, so new connections still fit.
+    /// </summary>
+    public bool TryGrowReceiveBuffer(TcpReceiveBuffer rx)
+    {
+        int capacity = (int)Math.Min(2L * rx.Capacity, Settings.MaxReceiveBufferSize);
+        long extra = capacity - rx.Capacity;
+        if (extra <= 0)
+        {
+            return false;
+        }
+        if (BufferBytes + extra > Settings.MaxBufferBytes / 4 * 3)
+        {
+            Stats.ReceiveBufferGrowthsRefused++;
+            return false;
+        }
+        rx.Grow(capacity);
+        BufferBytes += extra;
+        Stats.ReceiveBufferGrowths++;
         return true;
     }
 
@@ -507,10 +531,12 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         if (tx is not null)
         {
             BufferBytes -= tx.Capacity;
+            tx.Release();
         }
         if (rx is not null)
         {
             BufferBytes -= rx.Capacity;
+            rx.Release();
         }
     }
 

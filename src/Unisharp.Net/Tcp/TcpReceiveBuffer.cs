@@ -1,27 +1,40 @@
+using System.Buffers;
+
 namespace Unisharp.Net.Tcp;
 
 /// <summary>
 /// Received bytes in a ring: first the in-order bytes the app has not read, then room for the window, where
 /// out-of-order segments are written in place and remembered as ranges until the hole before them fills.
+/// The ring may grow (receive window auto-tuning); a pooled ring goes back to the shared pool on <see cref="Release"/>.
 /// </summary>
-internal sealed class TcpReceiveBuffer(int capacity)
+internal sealed class TcpReceiveBuffer
 {
     /// <summary>Out-of-order ranges kept at once; a segment that would need more is dropped (it will be resent).</summary>
     public const int MaxRanges = 8;
 
-    private readonly byte[] _ring = new byte[capacity];
     // Ranges as offsets from the end of the in-order data (RCV.NXT), sorted and disjoint.
     private readonly int[] _rangeStart = new int[MaxRanges];
     private readonly int[] _rangeEnd = new int[MaxRanges];
+    private readonly bool _pooled;
+    private byte[] _ring;
+    private int _capacity;
     private int _head;
 
-    public int Capacity => _ring.Length;
+    /// <param name="pooled">Rent the ring from <see cref="ArrayPool{T}.Shared"/> (it may hold an earlier connection's bytes, which are never read: only bytes written here become readable).</param>
+    public TcpReceiveBuffer(int capacity, bool pooled = false)
+    {
+        _pooled = pooled;
+        _capacity = capacity;
+        _ring = pooled ? ArrayPool<byte>.Shared.Rent(capacity) : new byte[capacity];
+    }
+
+    public int Capacity => _capacity;
 
     /// <summary>In-order bytes the app may read.</summary>
     public int Readable { get; private set; }
 
     /// <summary>The window: room after the in-order bytes.</summary>
-    public int Window => _ring.Length - Readable;
+    public int Window => _capacity - Readable;
 
     public int RangeCount { get; private set; }
 
@@ -44,8 +57,8 @@ internal sealed class TcpReceiveBuffer(int capacity)
         {
             return -1;
         }
-        int start = (_head + Readable + offset) % _ring.Length;
-        int first = Math.Min(data.Length, _ring.Length - start);
+        int start = (_head + Readable + offset) % _capacity;
+        int first = Math.Min(data.Length, _capacity - start);
         data[..first].CopyTo(_ring.AsSpan(start));
         data[first..].CopyTo(_ring);
         if (offset > 0)
@@ -69,19 +82,64 @@ internal sealed class TcpReceiveBuffer(int capacity)
     public int Read(Span<byte> destination)
     {
         int n = Math.Min(destination.Length, Readable);
-        int first = Math.Min(n, _ring.Length - _head);
+        int first = Math.Min(n, _capacity - _head);
         _ring.AsSpan(_head, first).CopyTo(destination);
         _ring.AsSpan(0, n - first).CopyTo(destination[first..]);
-        _head = (_head + n) % _ring.Length;
+        _head = (_head + n) % _capacity;
         Readable -= n;
+        if (Readable == 0 && RangeCount == 0)
+        {
+            // Empty: start over at the front, so the next segments land in one piece.
+            _head = 0;
+        }
         return n;
     }
 
     /// <summary>Drops every in-order byte (nobody will read them: the app has closed).</summary>
     public void Discard()
     {
-        _head = (_head + Readable) % _ring.Length;
+        _head = (_head + Readable) % _capacity;
         Readable = 0;
+    }
+
+    /// <summary>
+    /// Enlarges the ring to <paramref name="capacity"/> bytes, keeping the readable bytes and the out-of-order ranges
+    /// in place relative to RCV.NXT; the window grows by the difference.
+    /// </summary>
+    public void Grow(int capacity)
+    {
+        if (capacity <= _capacity)
+        {
+            return;
+        }
+        var ring = _pooled ? ArrayPool<byte>.Shared.Rent(capacity) : new byte[capacity];
+        int used = Readable + (RangeCount > 0 ? _rangeEnd[RangeCount - 1] : 0);
+        int first = Math.Min(used, _capacity - _head);
+        _ring.AsSpan(_head, first).CopyTo(ring);
+        _ring.AsSpan(0, used - first).CopyTo(ring.AsSpan(first));
+        ReturnRing();
+        _ring = ring;
+        _capacity = capacity;
+        _head = 0;
+    }
+
+    /// <summary>Gives a pooled ring back; the buffer must not be used afterwards.</summary>
+    public void Release()
+    {
+        ReturnRing();
+        _ring = [];
+        _capacity = 0;
+        Readable = 0;
+        RangeCount = 0;
+        _head = 0;
+    }
+
+    private void ReturnRing()
+    {
+        if (_pooled && _ring.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_ring);
+        }
     }
 
     private bool TryAddRange(int start, int end)

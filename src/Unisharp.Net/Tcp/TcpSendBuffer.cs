@@ -1,26 +1,39 @@
+using System.Buffers;
+
 namespace Unisharp.Net.Tcp;
 
 /// <summary>
 /// The bytes written by the app and not yet acknowledged, in a ring: the first byte is the one at SND.UNA.
+/// A pooled ring goes back to the shared pool on <see cref="Release"/>.
 /// </summary>
-internal sealed class TcpSendBuffer(int capacity)
+internal sealed class TcpSendBuffer
 {
-    private readonly byte[] _ring = new byte[capacity];
+    private readonly bool _pooled;
+    private byte[] _ring;
+    private int _capacity;
     private int _head;
 
-    public int Capacity => _ring.Length;
+    /// <param name="pooled">Rent the ring from <see cref="ArrayPool{T}.Shared"/> (only bytes written here are ever sent).</param>
+    public TcpSendBuffer(int capacity, bool pooled = false)
+    {
+        _pooled = pooled;
+        _capacity = capacity;
+        _ring = pooled ? ArrayPool<byte>.Shared.Rent(capacity) : new byte[capacity];
+    }
+
+    public int Capacity => _capacity;
 
     /// <summary>Bytes held: unacknowledged, sent or not.</summary>
     public int Length { get; private set; }
 
-    public int Free => _ring.Length - Length;
+    public int Free => _capacity - Length;
 
     /// <summary>Appends as much of <paramref name="data"/> as fits; returns how much.</summary>
     public int Write(ReadOnlySpan<byte> data)
     {
         int n = Math.Min(data.Length, Free);
-        int tail = (_head + Length) % _ring.Length;
-        int first = Math.Min(n, _ring.Length - tail);
+        int tail = (_head + Length) % _capacity;
+        int first = Math.Min(n, _capacity - tail);
         data[..first].CopyTo(_ring.AsSpan(tail));
         data[first..n].CopyTo(_ring);
         Length += n;
@@ -30,8 +43,8 @@ internal sealed class TcpSendBuffer(int capacity)
     /// <summary>Copies <paramref name="destination"/>.Length bytes starting <paramref name="offset"/> bytes after SND.UNA.</summary>
     public void CopyTo(int offset, Span<byte> destination)
     {
-        int start = (_head + offset) % _ring.Length;
-        int first = Math.Min(destination.Length, _ring.Length - start);
+        int start = (_head + offset) % _capacity;
+        int first = Math.Min(destination.Length, _capacity - start);
         _ring.AsSpan(start, first).CopyTo(destination);
         _ring.AsSpan(0, destination.Length - first).CopyTo(destination[first..]);
     }
@@ -40,11 +53,24 @@ internal sealed class TcpSendBuffer(int capacity)
     public void Consume(int count)
     {
         count = Math.Min(count, Length);
-        _head = (_head + count) % _ring.Length;
+        _head = (_head + count) % _capacity;
         Length -= count;
         if (Length == 0)
         {
             _head = 0;
         }
+    }
+
+    /// <summary>Gives a pooled ring back; the buffer must not be used afterwards.</summary>
+    public void Release()
+    {
+        if (_pooled && _ring.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_ring);
+        }
+        _ring = [];
+        _capacity = 0;
+        Length = 0;
+        _head = 0;
     }
 }

@@ -52,6 +52,15 @@ internal sealed partial class TcpSocket
         {
             _tsRecent = ts.Value;
         }
+        if (_tsEnabled && seg.Timestamp is { Echo: not 0 } echoed && seg.SequenceNumber == _rcvNxt && seg.PayloadLength > 0)
+        {
+            // The receiver's round trip (RFC 7323 §4.2: the echo of our timestamp), for window auto-tuning.
+            long sample = unchecked((int)(TimestampNow(now) - echoed.Echo)) * 1000L;
+            if (sample >= 0)
+            {
+                _rcvRtt = _rcvRtt < 0 ? sample : (7 * _rcvRtt + sample) / 8;
+            }
+        }
 
         // Second: RST. RFC 5961 §3.2: only an exact match resets; one elsewhere in the window earns a challenge ACK.
         if (seg.Has(TcpFlags.Rst))
@@ -518,6 +527,7 @@ internal sealed partial class TcpSocket
                 {
                     _rx.Discard();
                 }
+                TuneReceiveBuffer(now);
                 if (hadHoles)
                 {
                     _ackNow = true;
@@ -559,6 +569,37 @@ internal sealed partial class TcpSocket
             }
             Notify();
         }
+    }
+
+    /// <summary>
+    /// Receive window auto-tuning, in the manner of Linux's dynamic right-sizing: once per receiver round trip, when the
+    /// peer delivered at least half the buffer in that time while the app kept up (less than half of it unread), the
+    /// window is what limits the sender: double the buffer, within the per-connection and total bounds.
+    /// </summary>
+    private void TuneReceiveBuffer(Instant now)
+    {
+        if (_rx is null || _rx.Capacity >= MaxReceiveBuffer || !_wsEnabled || _rcvRtt < 0)
+        {
+            return;
+        }
+        if (_tuneStart == Instant.Never)
+        {
+            _tuneStart = now;
+            _tuneSeq = _rcvNxt;
+            return;
+        }
+        if ((now - _tuneStart).Microseconds < Math.Max(_rcvRtt, 1000))
+        {
+            return;
+        }
+        int delivered = _rcvNxt - _tuneSeq;
+        if (delivered >= _rx.Capacity / 2 && _rx.Readable < _rx.Capacity / 2 && _layer.TryGrowReceiveBuffer(_rx))
+        {
+            // The window opened: tell the sender now.
+            _ackNow = true;
+        }
+        _tuneStart = now;
+        _tuneSeq = _rcvNxt;
     }
 
     private void EnterTimeWait(Instant now)

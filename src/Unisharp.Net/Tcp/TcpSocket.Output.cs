@@ -16,7 +16,7 @@ internal sealed partial class TcpSocket
             return now;
         }
         var at = Instant.Min(Instant.Min(_rtxAt, _ackAt), Instant.Min(_persistAt, _stateTimerAt));
-        at = Instant.Min(at, _probeAt);
+        at = Instant.Min(at, Instant.Min(_probeAt, IsCloseDone ? Instant.Never : _lingerAt));
         return Instant.Min(at, KeepAliveAt);
     }
 
@@ -68,6 +68,15 @@ internal sealed partial class TcpSocket
             _rstPending = false;
             _layer.SendReset(Local, Remote, _sndNxt, default, TcpFlags.Rst, now);
             Terminate(NetworkError.Closed);
+            return;
+        }
+        if (now >= _lingerAt && !IsCloseDone)
+        {
+            // The linger time of a close is over and our FIN is still unacknowledged: reset (as SO_LINGER does).
+            _lingerAt = Instant.Never;
+            Error ??= NetworkError.TimedOut;
+            _layer.SendReset(Local, Remote, _sndNxt, default, TcpFlags.Rst, now);
+            Terminate(NetworkError.TimedOut);
             return;
         }
         if (now >= _stateTimerAt)
@@ -335,7 +344,7 @@ internal sealed partial class TcpSocket
         {
             MaxSegmentSize = (ushort)_ourMss,
             // A passive open answers only with the options the SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2).
-            WindowScale = !synAck || _wsEnabled ? (byte)ScaleFor(_settings.ReceiveBufferSize) : null,
+            WindowScale = !synAck || _wsEnabled ? (byte)ScaleFor(MaxReceiveBuffer) : null,
             SackPermitted = synAck ? _sackEnabled : _settings.Sack,
             Timestamp = !synAck || _tsEnabled ? new TcpTimestamp(TimestampNow(now), synAck ? _tsRecent : 0) : null,
         };

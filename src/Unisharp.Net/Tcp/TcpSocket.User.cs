@@ -76,6 +76,25 @@ internal sealed partial class TcpSocket
         _finSeq = _sndUna + (_tx?.Length ?? 0);
     }
 
+    /// <summary>
+    /// A graceful close that waits for its end (SO_LINGER): our FIN goes after the queued data, and a connection whose
+    /// FIN is not acknowledged by <paramref name="deadline"/> is reset.
+    /// </summary>
+    public void Close(Instant deadline)
+    {
+        Shutdown();
+        if (!IsCloseDone)
+        {
+            _lingerAt = Instant.Min(_lingerAt, deadline);
+        }
+    }
+
+    /// <summary>Our FIN was acknowledged: everything written reached the peer.</summary>
+    public bool FinAcknowledged => _finQueued && _sndUna == _finSeq + 1;
+
+    /// <summary>A close has nothing more to wait for: our FIN is acknowledged or the connection is over.</summary>
+    public bool IsCloseDone => FinAcknowledged || State is TcpState.Closed or TcpState.TimeWait;
+
     /// <summary>RFC 9293 §3.10.5 ABORT: a reset goes out on the next poll; queued data is discarded.</summary>
     public void Abort()
     {

@@ -96,10 +96,16 @@ internal sealed partial class TcpSocket
     private Instant _persistAt = Instant.Never;
     private Duration _persistBackoff;
     private Instant _stateTimerAt = Instant.Never;
+    // A lingering close (Close): when an unacknowledged FIN gives way to a reset.
+    private Instant _lingerAt = Instant.Never;
     private Instant _lastReceived;
     private int _keepAliveSent;
     private bool _rstPending;
     private bool _orphan;
+    // Receive window auto-tuning: the receiver's round trip in µs (-1 before a sample) and the measuring interval.
+    private long _rcvRtt = -1;
+    private Instant _tuneStart = Instant.Never;
+    private SeqNum _tuneSeq;
 
     /// <param name="maxOffloadSegment">The largest segment payload the device cuts into MSS-sized ones (segmentation offload), or 0.</param>
     public TcpSocket(TcpLayer layer, TcpSettings settings, Ipv4Endpoint local, Ipv4Endpoint remote, int mtu, int maxOffloadSegment = 0)
@@ -201,7 +207,11 @@ internal sealed partial class TcpSocket
 
     private bool SynAcked => _sndUna != _iss || State is not (TcpState.SynSent or TcpState.SynReceived);
 
-    private int ReceiveCapacity => _rx?.Capacity ?? _settings.ReceiveBufferSize;
+    /// <summary>The receive buffer's size now (it grows with auto-tuning).</summary>
+    public int ReceiveCapacity => _rx?.Capacity ?? _settings.ReceiveBufferSize;
+
+    /// <summary>The most the receive buffer may grow to: what the window scale is chosen for.</summary>
+    private int MaxReceiveBuffer => Math.Max(_settings.ReceiveBufferSize, _settings.MaxReceiveBufferSize);
 
     private int ReceiveWindow => _rx?.Window ?? _settings.ReceiveBufferSize;
 
@@ -209,7 +219,7 @@ internal sealed partial class TcpSocket
     public void Connect(SeqNum iss, uint tsOffset, Instant now)
     {
         Init(iss, tsOffset, now);
-        _rcvShift = ScaleFor(_settings.ReceiveBufferSize);
+        _rcvShift = ScaleFor(MaxReceiveBuffer);
         State = TcpState.SynSent;
     }
 
@@ -279,7 +289,7 @@ internal sealed partial class TcpSocket
         {
             _wsEnabled = true;
             _sndShift = scale;
-            _rcvShift = ScaleFor(_settings.ReceiveBufferSize);
+            _rcvShift = ScaleFor(MaxReceiveBuffer);
         }
         else
         {

@@ -23,4 +23,8 @@ internal sealed class TcpStatistics
     public long TimeWaitEvicted { get; set; }
     public long ConnectionsRefusedForMemory { get; set; }
     public long ConnectionsAccepted { get; set; }
+    /// <summary>Receive buffers doubled by window auto-tuning.</summary>
+    public long ReceiveBufferGrowths { get; set; }
+    /// <summary>Growths skipped because all connections' buffers were near the total bound.</summary>
+    public long ReceiveBufferGrowthsRefused { get; set; }
 }

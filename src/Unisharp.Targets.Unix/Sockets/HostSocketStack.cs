@@ -29,6 +29,39 @@ public sealed class HostSocketStack : IStack, ITcp, IUdp
 
     public Ipv4Address Address { get; }
 
+    /// <summary>The host's TCP segment counters (InSegs, OutSegs of /proc/net/snmp): every socket in this network namespace.</summary>
+    public TcpSegmentCounts? TcpSegments
+    {
+        get
+        {
+            try
+            {
+                string[] lines = File.ReadAllLines("/proc/net/snmp");
+                for (int i = 0; i + 1 < lines.Length; i++)
+                {
+                    if (lines[i].StartsWith("Tcp:", StringComparison.Ordinal) && lines[i + 1].StartsWith("Tcp:", StringComparison.Ordinal))
+                    {
+                        string[] names = lines[i].Split(' ');
+                        string[] values = lines[i + 1].Split(' ');
+                        int inSegs = Array.IndexOf(names, "InSegs");
+                        int outSegs = Array.IndexOf(names, "OutSegs");
+                        if (inSegs > 0 && outSegs > 0 && values.Length == names.Length)
+                        {
+                            return new TcpSegmentCounts(long.Parse(values[inSegs]), long.Parse(values[outSegs]));
+                        }
+                    }
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+            return null;
+        }
+    }
+
     public ITcpListener Listen(ushort port, int backlog = 128)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

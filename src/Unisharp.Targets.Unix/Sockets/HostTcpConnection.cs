@@ -87,6 +87,86 @@ internal sealed class HostTcpConnection : ITcpConnection
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// shutdown(SHUT_WR), then watches TCP_INFO until the kernel's connection has its FIN acknowledged (FIN-WAIT-2,
+    /// TIME-WAIT, or CLOSE without an error) or <paramref name="timeout"/> passes (then a reset, as SO_LINGER does).
+    /// </summary>
+    public async ValueTask<bool> CloseAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            return false;
+        }
+        bool timedOut = false;
+        try
+        {
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (SocketException)
+            {
+                // Reset already: the close cannot be graceful.
+                return false;
+            }
+            long deadline = Environment.TickCount64 + (long)Math.Min(timeout.TotalMilliseconds, int.MaxValue);
+            int pause = 1;
+            while (true)
+            {
+                int state = KernelState(out int error);
+                if (state is TcpStateFinWait2 or TcpStateTimeWait or TcpStateClose || state < 0)
+                {
+                    // CLOSE also follows a reset: then SO_ERROR is set, or segments were left unacknowledged.
+                    return error == 0 && (state is TcpStateFinWait2 or TcpStateTimeWait || UnacknowledgedSegments() == 0);
+                }
+                if (Environment.TickCount64 >= deadline)
+                {
+                    timedOut = true;
+                    return false;
+                }
+                await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+                pause = Math.Min(pause * 2, 20);
+            }
+        }
+        finally
+        {
+            if (timedOut)
+            {
+                Abort();
+            }
+            else
+            {
+                await DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    // Linux's TCP states (include/net/tcp_states.h) and struct tcp_info offsets.
+    private const int TcpStateFinWait2 = 5;
+    private const int TcpStateTimeWait = 6;
+    private const int TcpStateClose = 7;
+    private const int SolTcp = 6;
+    private const int TcpInfo = 11;
+    private const int TcpInfoUnackedOffset = 24;
+
+    /// <summary>The kernel's state of this connection (tcpi_state) and its pending error (SO_ERROR).</summary>
+    private int KernelState(out int error)
+    {
+        Span<byte> info = stackalloc byte[104];
+        int length = _socket.GetRawSocketOption(SolTcp, TcpInfo, info);
+        error = (int)_socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+        return length > 0 ? info[0] : -1;
+    }
+
+    /// <summary>tcpi_unacked: segments sent and not acknowledged.</summary>
+    private int UnacknowledgedSegments()
+    {
+        Span<byte> info = stackalloc byte[104];
+        int length = _socket.GetRawSocketOption(SolTcp, TcpInfo, info);
+        return length >= TcpInfoUnackedOffset + 4 ? BitConverter.ToInt32(info[TcpInfoUnackedOffset..]) : -1;
+    }
+
     public void Abort()
     {
         if (Interlocked.Exchange(ref _closed, 1) == 0)

@@ -12,4 +12,7 @@ public interface IStack : IAsyncDisposable
 
     /// <summary>The stack's own IPv4 address, or <see cref="Ipv4Address.Any"/> when it listens on all of the host's.</summary>
     Ipv4Address Address { get; }
+
+    /// <summary>TCP segments received and sent so far, for diagnostics and benchmarks; null when the stack cannot tell.</summary>
+    TcpSegmentCounts? TcpSegments => null;
 }

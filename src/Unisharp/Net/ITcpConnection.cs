@@ -25,6 +25,26 @@ public interface ITcpConnection : IAsyncDisposable
     /// <summary>Drops the connection at once with a reset; unsent data is discarded.</summary>
     void Abort();
 
+    /// <summary>
+    /// Closes gracefully and waits for the end (a lingering close): our FIN goes after what was written, and the call
+    /// completes once the peer has acknowledged it (true), or the connection ended another way, or
+    /// <paramref name="timeout"/> passed, after which the connection is reset (false). The connection is disposed in
+    /// every case. Data still arriving from the peer is discarded.
+    /// </summary>
+    /// <remarks>The default, for connections that cannot observe the acknowledgment, sends the FIN, disposes and returns true.</remarks>
+    async ValueTask<bool> CloseAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await ShutdownWriteAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await DisposeAsync().ConfigureAwait(false);
+        }
+        return true;
+    }
+
     /// <summary>Disables Nagle's algorithm (RFC 896) on this connection: small writes go out at once.</summary>
     /// <exception cref="NotSupportedException">Setting it on a connection that has no such switch.</exception>
     bool NoDelay

@@ -13,6 +13,14 @@ public sealed record TcpOptions
     /// </summary>
     public int? ReceiveBufferSize { get; init; }
 
+    /// <summary>
+    /// Receive window auto-tuning (our stack only): a connection's receive buffer starts at <see cref="ReceiveBufferSize"/>
+    /// and doubles, up to this size, while the window limits the sender and the app keeps reading; all connections'
+    /// buffers stay within the stack's total bound. Null (the default) for a fixed buffer. The window scale is chosen
+    /// for this size.
+    /// </summary>
+    public int? MaxReceiveBufferSize { get; init; }
+
     /// <summary>Bytes a connection buffers on send, written but not yet acknowledged. Null for the stack's default (as above).</summary>
     public int? SendBufferSize { get; init; }
 
@@ -34,13 +42,18 @@ public sealed record TcpOptions
     /// <summary>How the congestion window grows (our stack only). Default CUBIC.</summary>
     public TcpCongestionControl CongestionControl { get; init; } = TcpCongestionControl.Cubic;
 
-    /// <exception cref="ArgumentOutOfRangeException">A buffer under 4 KiB or over 64 MiB, or a keep-alive value out of range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A buffer under 4 KiB or over 64 MiB (a maximum under the receive buffer), or a keep-alive value out of range.</exception>
     public void Validate()
     {
         if (ReceiveBufferSize is { } receive)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(receive, 4096, nameof(ReceiveBufferSize));
             ArgumentOutOfRangeException.ThrowIfGreaterThan(receive, 64 << 20, nameof(ReceiveBufferSize));
+        }
+        if (MaxReceiveBufferSize is { } max)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(max, ReceiveBufferSize ?? 4096, nameof(MaxReceiveBufferSize));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(max, 64 << 20, nameof(MaxReceiveBufferSize));
         }
         if (SendBufferSize is { } send)
         {

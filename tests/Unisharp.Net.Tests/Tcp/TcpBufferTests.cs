@@ -39,6 +39,28 @@ public class TcpBufferTests
     }
 
     [Fact]
+    public void ReceiveBuffer_GrowWhileWrappedWithOutOfOrderRange_KeepsBytesAndRange()
+    {
+        var buffer = new TcpReceiveBuffer(10, pooled: true);
+        byte[] read = new byte[32];
+        buffer.Write(0, "0123456"u8);
+        buffer.Read(read.AsSpan(0, 5));
+        // "56" readable at the ring's end, "9A" out of order after a hole, wrapped to the front.
+        Assert.Equal(0, buffer.Write(2, "9A"u8));
+
+        buffer.Grow(32);
+
+        Assert.Equal(32, buffer.Capacity);
+        Assert.Equal(30, buffer.Window);
+        Assert.Equal(1, buffer.RangeCount);
+        Assert.Equal(4, buffer.Write(0, "78"u8));
+        Assert.Equal(6, buffer.Read(read));
+        Assert.Equal("56789A"u8.ToArray(), read[..6]);
+        buffer.Release();
+        Assert.Equal(0, buffer.Capacity);
+    }
+
+    [Fact]
     public void ReceiveBuffer_TooManyRanges_DropsSegment()
     {
         var buffer = new TcpReceiveBuffer(1000);
