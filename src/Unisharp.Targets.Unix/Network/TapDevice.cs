@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Unisharp.Devices;
+using Unisharp.Linux.Network;
 using Unisharp.Net;
 using Unisharp.Targets.Unix.Interop;
 
