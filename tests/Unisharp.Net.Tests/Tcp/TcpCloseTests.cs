@@ -18,8 +18,8 @@ public class TcpCloseTests
 
         async Task<bool> WriteThenClose()
         {
-            await client.WriteAsync(data);
-            return await client.CloseAsync(TimeSpan.FromSeconds(10));
+            await client.WriteAsync(data).ConfigureAwait(false);
+            return await client.CloseAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
         var socket = TcpNet.SocketOf(client);
         bool closed = net.Run(WriteThenClose(), Duration.FromSeconds(10));
@@ -43,8 +43,8 @@ public class TcpCloseTests
 
         async Task<bool> WriteThenClose()
         {
-            await client.WriteAsync(new byte[10_000]);
-            return await client.CloseAsync(TimeSpan.FromSeconds(3));
+            await client.WriteAsync(new byte[10_000]).ConfigureAwait(false);
+            return await client.CloseAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
         }
         bool closed = net.Run(WriteThenClose(), Duration.FromSeconds(10));
 
@@ -67,8 +67,8 @@ public class TcpCloseTests
 
         async Task<bool> WriteThenClose()
         {
-            await client.WriteAsync(new byte[40_000]);
-            return await client.CloseAsync(TimeSpan.FromSeconds(2));
+            await client.WriteAsync(new byte[40_000]).ConfigureAwait(false);
+            return await client.CloseAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         }
         bool closed = net.Run(WriteThenClose(), Duration.FromSeconds(10));
 
