@@ -38,6 +38,11 @@ internal static class BenchApps
         {
             return $"target not available in this version of unisharp ('unisharp targets')";
         }
+        if (Environment.GetEnvironmentVariable("UNISHARP_QEMU") is null)
+        {
+            // Both microVM targets boot under QEMU here; say so (or install it) before the build, not after.
+            await HostPackages.EnsureAsync([HostPackages.Command("qemu-system-x86_64", "qemu-system-x86")], Progress.Info, cancellationToken).ConfigureAwait(false);
+        }
         var build = await Progress.StepAsync($"building {app} for {target}",
             _ => ProcessRunner.RunAsync(Launcher, ["build", Directory(app), "-t", target], cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (build.ExitCode != 0)

@@ -27,17 +27,26 @@ internal static class BenchCommand
             HelpName = "T,T,...",
         };
         var reps = new Option<int>("--reps") { Description = "Runs at each client count; the median is reported.", DefaultValueFactory = _ => 1, HelpName = "N" };
+        var warmup = new Option<string>("--warmup") { Description = "An untimed first connection to each receiver of SIZE bytes; 0 for none.", DefaultValueFactory = _ => "16M", HelpName = "SIZE" };
+        var client = new Option<string>("--client")
+        {
+            Description = "The clients: socket (a thread each, sends from memory) or nc (dd if=/dev/zero | nc -N, as bench/net/run.py).",
+            DefaultValueFactory = _ => NetClients.Socket,
+            HelpName = "socket|nc",
+        };
         var (output, timeout) = (Out(), Timeout(300));
         var command = new Command("net",
-            "TCP receive throughput: N clients in a peer namespace each send SIZE bytes of zeros to examples/network (or a peer's sink) on each target.")
-        { clients, bytes, targets, reps, output, timeout };
+            "TCP receive throughput: N clients one virtual link away each send SIZE bytes of zeros to examples/network (or a peer's sink) on each target.")
+        { clients, bytes, targets, reps, warmup, client, output, timeout };
         command.SetAction((r, ct) => WithSignals(ct, token => NetBench.RunAsync(new NetBenchOptions(
             BenchArguments.PositiveInts("--clients", r.GetValue(clients)!, 256).Distinct().ToArray(),
             BenchArguments.Bytes("--bytes", r.GetValue(bytes)!),
             BenchArguments.Count("--reps", r.GetValue(reps), 100),
             BenchArguments.Names("--targets", r.GetValue(targets)!, NetBench.Known),
             OutDirectory(r.GetValue(output)),
-            BenchArguments.Seconds("--timeout", r.GetValue(timeout))), token)));
+            BenchArguments.Seconds("--timeout", r.GetValue(timeout)),
+            r.GetValue(warmup)!.Trim() == "0" ? 0 : BenchArguments.Bytes("--warmup", r.GetValue(warmup)!),
+            BenchArguments.Choice("--client", r.GetValue(client)!, NetClients.Kinds)), token)));
         return command;
     }
 

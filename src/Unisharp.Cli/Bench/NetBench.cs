@@ -8,8 +8,9 @@ namespace Unisharp.Cli.Bench;
 
 /// <summary>
 /// <c>unisharp bench net</c>: the seed's network benchmark. Each target runs examples/network (or a peer's sink) in
-/// its own namespace at 198.18.0.2; N clients in a peer namespace (198.18.0.1, across a veth pair) each send the
-/// same number of zero bytes; the aggregate MB/s is the total over the time from the first connect to the last close.
+/// its own namespace at 198.18.0.2; N clients at 198.18.0.1, one virtual link away (the TAP's host side for a stack
+/// that brings its own, a veth pair from a peer namespace for the kernel's), each send the same number of zero bytes;
+/// the aggregate MB/s is the total over the time from the first connect to the last close.
 /// </summary>
 internal static partial class NetBench
 {
@@ -36,7 +37,10 @@ internal static partial class NetBench
     public static async Task<int> RunAsync(NetBenchOptions options, CancellationToken cancellationToken)
     {
         BenchHost.RequireRoot("bench net");
-        await HostPackages.EnsureAsync([HostPackages.Command("ip", "iproute2")], Progress.Info, cancellationToken).ConfigureAwait(false);
+        HostPackages.Requirement[] tools = options.Client == NetClients.Nc
+            ? [HostPackages.Command("ip", "iproute2"), HostPackages.Command("dd", "coreutils"), HostPackages.Command("nc", "netcat-openbsd")]
+            : [HostPackages.Command("ip", "iproute2")];
+        await HostPackages.EnsureAsync(tools, Progress.Info, cancellationToken).ConfigureAwait(false);
         var when = DateTime.UtcNow;
         string loadBefore = BenchHost.LoadAverage();
         var rows = new List<NetBenchRow>();
@@ -81,28 +85,23 @@ internal static partial class NetBench
     {
         var rows = new List<NetBenchRow>();
         string serverNs = await BenchNamespaces.CreateAsync("s", cancellationToken).ConfigureAwait(false);
-        string peerNs = await BenchNamespaces.CreateAsync("p", cancellationToken).ConfigureAwait(false);
+        string clientNs = serverNs;
         ServerProcess? server = null;
         const string tap = "ustap0";
         try
         {
-            // The clients' veth; its other end is the server's interface, or a bridge port next to the server's TAP.
-            await BenchNamespaces.Ip(cancellationToken, "-n", peerNs, "link", "add", "usb-peer", "type", "veth", "peer", "name", "usb-srv", "netns", serverNs).ConfigureAwait(false);
-            await BenchNamespaces.Ip(cancellationToken, "-n", peerNs, "addr", "add", $"{PeerAddress}/{Prefix}", "dev", "usb-peer").ConfigureAwait(false);
-            await BenchNamespaces.Ip(cancellationToken, "-n", peerNs, "link", "set", "usb-peer", "up").ConfigureAwait(false);
-            if (target.UsesTap)
+            if (!target.UsesTap)
             {
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "add", "usb-br", "type", "bridge", "forward_delay", "0").ConfigureAwait(false);
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-srv", "master", "usb-br").ConfigureAwait(false);
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-br", "up").ConfigureAwait(false);
-            }
-            else
-            {
+                // The kernel's stack: the clients in a namespace of their own, across a veth pair.
+                clientNs = await BenchNamespaces.CreateAsync("p", cancellationToken).ConfigureAwait(false);
+                await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "link", "add", "usb-peer", "type", "veth", "peer", "name", "usb-srv", "netns", serverNs).ConfigureAwait(false);
+                await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "addr", "add", $"{PeerAddress}/{Prefix}", "dev", "usb-peer").ConfigureAwait(false);
+                await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "link", "set", "usb-peer", "up").ConfigureAwait(false);
                 await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "addr", "add", $"{ServerAddress}/{Prefix}", "dev", "usb-srv").ConfigureAwait(false);
+                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-srv", "up").ConfigureAwait(false);
             }
-            await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-srv", "up").ConfigureAwait(false);
 
-            server = ServerProcess.Start(serverNs, target.Command(tap, $"{ServerAddress}/{Prefix}", Port));
+            server = ServerProcess.Start(serverNs, target.Command(tap, serverNs, $"{ServerAddress}/{Prefix}", Port));
             Progress.Info($"bench net: {target.Name}: starting ({target.Stack})");
             if (!await server.WaitForAsync(0, lines => lines.Any(l => l.Contains("sink listening", StringComparison.Ordinal)), target.StartTimeout, cancellationToken).ConfigureAwait(false))
             {
@@ -111,28 +110,31 @@ internal static partial class NetBench
             }
             if (target.UsesTap)
             {
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", tap, "master", "usb-br").ConfigureAwait(false);
+                // A stack of its own: the clients on the TAP's host side, one virtual link away, as the kernel's
+                // clients are one veth away (no bridge: it would add a hop that the kernel's path does not have).
+                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "addr", "add", $"{PeerAddress}/{Prefix}", "dev", tap).ConfigureAwait(false);
                 await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", tap, "up").ConfigureAwait(false);
             }
 
             var endpoint = new IPEndPoint(IPAddress.Parse(ServerAddress), Port);
+            if (options.WarmupBytes > 0)
+            {
+                // The first connection after start pays for first-touch costs (page faults in fresh buffers, ARP,
+                // the heap growing): one untimed connection first, so the first measured run is like the others.
+                Progress.Info($"bench net: {target.Name}: warm-up, 1 client x {Size(options.WarmupBytes)} (not counted) ...");
+                var warm = await MeasureAsync(server, clientNs, endpoint, 1, options.WarmupBytes, options, cancellationToken).ConfigureAwait(false);
+                if (warm.Status != "ok")
+                {
+                    Progress.Info($"bench net: {target.Name}: warm-up: {warm.Status}");
+                }
+            }
             foreach (int clients in options.Clients)
             {
                 for (int rep = 0; rep < options.Reps; rep++)
                 {
-                    int mark = server.LineCount;
                     string run = options.Reps > 1 ? $" (run {rep + 1} of {options.Reps})" : "";
                     Progress.Info($"bench net: {target.Name}: {clients} client(s) x {Size(options.BytesPerClient)}{run} ...");
-                    var outcome = await NetClients.RunAsync(peerNs, endpoint, clients, options.BytesPerClient, options.Timeout, cancellationToken).ConfigureAwait(false);
-                    // Cross-check: the sink logs each connection's total when it ends.
-                    await server.WaitForAsync(mark, lines => Finals(lines).Count >= clients, TimeSpan.FromSeconds(outcome.Error is null ? 10 : 1), cancellationToken).ConfigureAwait(false);
-                    var finals = Finals(server.LinesSince(mark));
-                    long serverBytes = finals.Count > 0 ? finals.Sum() : -1;
-                    long expected = clients * options.BytesPerClient;
-                    string status = outcome.Error is not null ? $"error: {outcome.Error}"
-                        : outcome.Bytes != expected ? $"error: sent {outcome.Bytes} of {expected} bytes"
-                        : serverBytes != expected ? $"error: the sink counted {serverBytes} of {expected} bytes"
-                        : "ok";
+                    var (outcome, serverBytes, status) = await MeasureAsync(server, clientNs, endpoint, clients, options.BytesPerClient, options, cancellationToken).ConfigureAwait(false);
                     double seconds = outcome.Wall.TotalSeconds;
                     double mbps = status == "ok" && seconds > 0 ? outcome.Bytes / seconds / 1e6 : double.NaN;
                     rows.Add(new NetBenchRow(target.Name, target.Stack, clients, rep, options.BytesPerClient, outcome.Bytes, seconds, mbps, serverBytes, status));
@@ -157,8 +159,31 @@ internal static partial class NetBench
         {
             server?.Dispose();
             BenchNamespaces.Delete(serverNs);
-            BenchNamespaces.Delete(peerNs);
+            if (clientNs != serverNs)
+            {
+                BenchNamespaces.Delete(clientNs);
+            }
         }
+    }
+
+    /// <summary>One run: the clients send, then the sink's own count of each connection is checked against what was sent.</summary>
+    private static async Task<(NetClients.Outcome Outcome, long ServerBytes, string Status)> MeasureAsync(ServerProcess server, string clientNs, IPEndPoint endpoint,
+        int clients, long bytesPerClient, NetBenchOptions options, CancellationToken cancellationToken)
+    {
+        int mark = server.LineCount;
+        var outcome = options.Client == NetClients.Nc
+            ? await NetClients.RunNcAsync(clientNs, endpoint, clients, bytesPerClient, options.Timeout, cancellationToken).ConfigureAwait(false)
+            : await NetClients.RunAsync(clientNs, endpoint, clients, bytesPerClient, options.Timeout, cancellationToken).ConfigureAwait(false);
+        // Cross-check: the sink logs each connection's total when it ends.
+        await server.WaitForAsync(mark, lines => Finals(lines).Count >= clients, TimeSpan.FromSeconds(outcome.Error is null ? 10 : 1), cancellationToken).ConfigureAwait(false);
+        var finals = Finals(server.LinesSince(mark));
+        long serverBytes = finals.Count > 0 ? finals.Sum() : -1;
+        long expected = clients * bytesPerClient;
+        string status = outcome.Error is not null ? $"error: {outcome.Error}"
+            : outcome.Bytes != expected ? $"error: sent {outcome.Bytes} of {expected} bytes"
+            : serverBytes != expected ? $"error: the sink counted {serverBytes} of {expected} bytes"
+            : "ok";
+        return (outcome, serverBytes, status);
     }
 
     private static List<NetBenchRow> Failed(INetBenchTarget target, NetBenchOptions options, string status)
@@ -203,11 +228,17 @@ internal static partial class NetBench
         var targets = rows.Where(r => !r.Status.StartsWith("skipped", StringComparison.Ordinal)).Select(r => r.Target).Distinct().ToList();
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"# bench net, {when:yyyy-MM-dd HH:mm} UTC\n\n");
-        text.Append(CultureInfo.InvariantCulture, $"Each client sends {Size(options.BytesPerClient)} of zeros over TCP to the sink on port {Port} at {ServerAddress}, from its own thread in a peer network namespace across a veth pair ");
-        text.Append(CultureInfo.InvariantCulture, $"(bridged to the TAP device for the stacks that bring their own). MB/s is 10^6 bytes per second, the median of {options.Reps} run(s): all clients' bytes over the time from the first connect to the last close ");
+        string client = options.Client == NetClients.Nc
+            ? "`dd if=/dev/zero | nc -N` (a process pair per client, as bench/net/run.py)"
+            : "a thread of the bench (1 MiB socket sends from memory)";
+        text.Append(CultureInfo.InvariantCulture, $"Each client sends {Size(options.BytesPerClient)} of zeros over TCP to the sink on port {Port} at {ServerAddress}; a client is {client}. ");
+        text.Append("The clients are one virtual link away from the receiver: on the TAP's host side in the receiver's namespace for the stacks that bring their own ");
+        text.Append("(with checksum and segmentation offload on the TAP for unix-direct), across a veth pair from a peer namespace for the Linux kernel. ");
+        text.Append(options.WarmupBytes > 0 ? "Each receiver first takes one untimed connection of " + Size(options.WarmupBytes) + " (warm-up). " : "No warm-up connection. ");
+        text.Append(CultureInfo.InvariantCulture, $"MB/s is 10^6 bytes per second, the median of {options.Reps} run(s): all clients' bytes over the time from the first connect to the last close ");
         text.Append("(the sink closes once it has read everything; its own byte count is checked against what was sent).\n\n");
         text.Append(CultureInfo.InvariantCulture, $"Machine: {BenchHost.Describe()}; load average {loadBefore} at the start, {loadAfter} at the end. ");
-        text.Append("The machine is shared with other agents building code while this ran, so single runs vary; microVM targets run under TCG (no KVM) here.\n\n");
+        text.Append("The machine is shared with other agents building code while this ran, so single runs vary; microVM numbers under TCG (no KVM here): they measure QEMU's emulation, not the stack.\n\n");
         text.Append("| clients |");
         foreach (string t in targets)
         {
