@@ -9,7 +9,7 @@ internal sealed class MicroVmNetTarget(string target) : INetBenchTarget
 {
     public string Name => target;
 
-    public string Stack => $"Unisharp TCP/IP in a {target} microVM (virtio-net, TAP)";
+    public string Stack => $"Unisharp TCP/IP in a {target} microVM (virtio-net over TAP)";
 
     public bool UsesTap => true;
 

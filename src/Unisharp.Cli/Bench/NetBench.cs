@@ -66,7 +66,7 @@ internal static partial class NetBench
             BenchNamespaces.DeleteAll();
         }
 
-        var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, "net", when);
+        var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, "net", options.Tag, when);
         await File.WriteAllTextAsync(csv, Csv(rows), cancellationToken).ConfigureAwait(false);
         var series = rows.Where(r => !double.IsNaN(r.Mbps)).GroupBy(r => r.Target)
             .Select(g => new BenchPlot.Series(g.Key,
@@ -108,6 +108,7 @@ internal static partial class NetBench
                 string why = server.HasExited ? "exited before listening" : $"not listening after {target.StartTimeout.TotalSeconds:0} s";
                 return Failed(target, options, $"error: {why}: {server.Tail(4).ReplaceLineEndings(" | ")}");
             }
+            string stack = target.Stack + (server.LinesSince(0).Any(l => l.Contains(BenchHost.TcgMarker, StringComparison.Ordinal)) ? " under TCG (emulated CPU)" : "");
             if (target.UsesTap)
             {
                 // A stack of its own: the clients on the TAP's host side, one virtual link away, as the kernel's
@@ -137,7 +138,7 @@ internal static partial class NetBench
                     var (outcome, serverBytes, status) = await MeasureAsync(server, clientNs, endpoint, clients, options.BytesPerClient, options, cancellationToken).ConfigureAwait(false);
                     double seconds = outcome.Wall.TotalSeconds;
                     double mbps = status == "ok" && seconds > 0 ? outcome.Bytes / seconds / 1e6 : double.NaN;
-                    rows.Add(new NetBenchRow(target.Name, target.Stack, clients, rep, options.BytesPerClient, outcome.Bytes, seconds, mbps, serverBytes, status));
+                    rows.Add(new NetBenchRow(target.Name, stack, clients, rep, options.BytesPerClient, outcome.Bytes, seconds, mbps, serverBytes, status));
                     Progress.Info(status == "ok"
                         ? $"bench net: {target.Name}: {clients} client(s){run}: {mbps:0.0} MB/s ({Size(outcome.Bytes)} in {seconds:0.00} s; the sink counted every byte)"
                         : $"bench net: {target.Name}: {clients} client(s){run}: {status}");
@@ -147,7 +148,7 @@ internal static partial class NetBench
                         Progress.Info($"bench net: {target.Name}: {why}");
                         foreach (int rest in options.Clients.Where(c => rows.All(r => r.Clients != c)))
                         {
-                            rows.Add(new NetBenchRow(target.Name, target.Stack, rest, 0, options.BytesPerClient, 0, 0, double.NaN, -1, why));
+                            rows.Add(new NetBenchRow(target.Name, stack, rest, 0, options.BytesPerClient, 0, 0, double.NaN, -1, why));
                         }
                         return rows;
                     }
@@ -218,7 +219,7 @@ internal static partial class NetBench
         var text = new StringBuilder("target,stack,clients,rep,bytes_per_client,total_bytes,seconds,mbps,server_bytes,status\n");
         foreach (var r in rows)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{r.Target},{r.Stack},{r.Clients},{r.Rep},{r.BytesPerClient},{r.TotalBytes},{BenchHost.Number(r.Seconds, "0.000")},{BenchHost.Number(r.Mbps, "0.00")},{r.ServerBytes},{r.Status.Replace(',', ';')}\n");
+            text.Append(CultureInfo.InvariantCulture, $"{r.Target},{r.Stack.Replace(',', ';')},{r.Clients},{r.Rep},{r.BytesPerClient},{r.TotalBytes},{BenchHost.Number(r.Seconds, "0.000")},{BenchHost.Number(r.Mbps, "0.00")},{r.ServerBytes},{r.Status.Replace(',', ';')}\n");
         }
         return text.ToString();
     }
@@ -238,7 +239,12 @@ internal static partial class NetBench
         text.Append(CultureInfo.InvariantCulture, $"MB/s is 10^6 bytes per second, the median of {options.Reps} run(s): all clients' bytes over the time from the first connect to the last close ");
         text.Append("(the sink closes once it has read everything; its own byte count is checked against what was sent).\n\n");
         text.Append(CultureInfo.InvariantCulture, $"Machine: {BenchHost.Describe()}; load average {loadBefore} at the start, {loadAfter} at the end. ");
-        text.Append("The machine is shared with other agents building code while this ran, so single runs vary; microVM numbers under TCG (no KVM here): they measure QEMU's emulation, not the stack.\n\n");
+        text.Append("The machine is shared with other agents building code while this ran, so single runs vary.");
+        if (rows.Any(r => r.Stack.Contains(BenchHost.TcgMarker, StringComparison.Ordinal)))
+        {
+            text.Append(" microVM numbers under TCG (QEMU emulating the CPU, no usable KVM here): they measure the emulation far more than the stack.");
+        }
+        text.Append("\n\n");
         text.Append("| clients |");
         foreach (string t in targets)
         {
