@@ -63,6 +63,7 @@ internal static class BlockBench
                 int depth = QueueDepth(sectors);
                 for (int rep = 0; rep < options.Reps; rep++)
                 {
+                    Progress.Info($"bench block: {sectors} sectors, run {rep + 1} of {options.Reps}: {string.Join(", ", ready.Select(t => t.Name))} ...");
                     foreach (var tool in ready)
                     {
                         await RefillAsync([disk0, disk1], options.DiskMib, cancellationToken).ConfigureAwait(false);
@@ -85,7 +86,7 @@ internal static class BlockBench
 
         var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, "block", options.Tag, when);
         await File.WriteAllTextAsync(csv, Csv(rows), cancellationToken).ConfigureAwait(false);
-        var series = ready.Select(t => new BenchPlot.Series(t.Name, options.Sizes.Select(s => (double)s).ToArray(), options.Sizes.Select(s => Median(rows, t.Name, s)).ToArray())).ToList();
+        var series = ready.Select(t => new BenchPlot.Series(t.Name + (t is BlockCopyTool { UnderTcg: true } ? " (TCG)" : ""), options.Sizes.Select(s => (double)s).ToArray(), options.Sizes.Select(s => Median(rows, t.Name, s)).ToArray())).ToList();
         BenchPlot.Save(png, $"Disk copy, {options.DiskMib} MiB, median of {options.Reps} ({when:yyyy-MM-dd})", "buffer size (512-byte sectors)", "MB/s", logX: true, series);
         await File.WriteAllTextAsync(markdown, Summary(rows, ready, options, when, loadBefore, BenchHost.LoadAverage(), skipped, Path.GetFileName(png)), cancellationToken).ConfigureAwait(false);
         Console.WriteLine(csv);

@@ -69,7 +69,7 @@ internal static partial class NetBench
         var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, "net", options.Tag, when);
         await File.WriteAllTextAsync(csv, Csv(rows), cancellationToken).ConfigureAwait(false);
         var series = rows.Where(r => !double.IsNaN(r.Mbps)).GroupBy(r => r.Target)
-            .Select(g => new BenchPlot.Series(g.Key,
+            .Select(g => new BenchPlot.Series(g.Key + (g.Any(r => r.Stack.Contains(BenchHost.TcgMarker, StringComparison.Ordinal)) ? " (TCG)" : ""),
                 options.Clients.Select(c => (double)c).ToArray(),
                 options.Clients.Select(c => BenchHost.Median(g.Where(r => r.Clients == c).Select(r => r.Mbps))).ToArray()))
             .ToList();
