@@ -47,6 +47,7 @@ internal static partial class NetBench
         var skipped = new List<string>();
         try
         {
+            var ready = new List<INetBenchTarget>();
             foreach (string name in options.Targets)
             {
                 var target = Create(name);
@@ -58,13 +59,22 @@ internal static partial class NetBench
                     rows.AddRange(options.Clients.Select(c => new NetBenchRow(name, target.Stack, c, 0, options.BytesPerClient, 0, 0, double.NaN, -1, "skipped: " + reason)));
                     continue;
                 }
-                rows.AddRange(await RunTargetAsync(target, options, cancellationToken).ConfigureAwait(false));
+                ready.Add(target);
+            }
+            // The receivers that run as host processes are up together and take turns run by run, so a change in the
+            // shared machine's load falls on all of them alike; a microVM (an emulator that may spin) runs alone.
+            var phases = new List<List<INetBenchTarget>> { ready.Where(t => t is not MicroVmNetTarget).ToList() };
+            phases.AddRange(ready.Where(t => t is MicroVmNetTarget).Select(t => new List<INetBenchTarget> { t }));
+            foreach (var phase in phases.Where(p => p.Count > 0))
+            {
+                rows.AddRange(await RunPhaseAsync(phase, options, cancellationToken).ConfigureAwait(false));
             }
         }
         finally
         {
             BenchNamespaces.DeleteAll();
         }
+        rows = rows.OrderBy(r => Array.IndexOf(options.Targets, r.Target)).ToList();
 
         var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, "net", options.Tag, when);
         await File.WriteAllTextAsync(csv, Csv(rows), cancellationToken).ConfigureAwait(false);
@@ -81,76 +91,58 @@ internal static partial class NetBench
         return rows.Any(r => r.Status != "ok" && !r.Status.StartsWith("skipped", StringComparison.Ordinal)) ? CliException.Failure : 0;
     }
 
-    private static async Task<List<NetBenchRow>> RunTargetAsync(INetBenchTarget target, NetBenchOptions options, CancellationToken cancellationToken)
+    /// <summary>A receiver that is up: its sink listening, where its clients run, and what it is (with TCG when emulated).</summary>
+    private sealed record LiveTarget(INetBenchTarget Target, ServerProcess Server, string ClientNs, string Stack);
+
+    /// <summary>Starts each target of <paramref name="phase"/>, then measures them in turns: for each client count and run, each target once.</summary>
+    private static async Task<List<NetBenchRow>> RunPhaseAsync(List<INetBenchTarget> phase, NetBenchOptions options, CancellationToken cancellationToken)
     {
         var rows = new List<NetBenchRow>();
-        string serverNs = await BenchNamespaces.CreateAsync("s", cancellationToken).ConfigureAwait(false);
-        string clientNs = serverNs;
-        ServerProcess? server = null;
-        const string tap = "ustap0";
+        var live = new List<LiveTarget>();
+        var namespaces = new List<string>();
         try
         {
-            if (!target.UsesTap)
+            foreach (var target in phase)
             {
-                // The kernel's stack: the clients in a namespace of their own, across a veth pair.
-                clientNs = await BenchNamespaces.CreateAsync("p", cancellationToken).ConfigureAwait(false);
-                await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "link", "add", "usb-peer", "type", "veth", "peer", "name", "usb-srv", "netns", serverNs).ConfigureAwait(false);
-                await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "addr", "add", $"{PeerAddress}/{Prefix}", "dev", "usb-peer").ConfigureAwait(false);
-                await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "link", "set", "usb-peer", "up").ConfigureAwait(false);
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "addr", "add", $"{ServerAddress}/{Prefix}", "dev", "usb-srv").ConfigureAwait(false);
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-srv", "up").ConfigureAwait(false);
-            }
-
-            server = ServerProcess.Start(serverNs, target.Command(tap, serverNs, $"{ServerAddress}/{Prefix}", Port));
-            Progress.Info($"bench net: {target.Name}: starting ({target.Stack})");
-            if (!await server.WaitForAsync(0, lines => lines.Any(l => l.Contains("sink listening", StringComparison.Ordinal)), target.StartTimeout, cancellationToken).ConfigureAwait(false))
-            {
-                string why = server.HasExited ? "exited before listening" : $"not listening after {target.StartTimeout.TotalSeconds:0} s";
-                return Failed(target, options, $"error: {why}: {server.Tail(4).ReplaceLineEndings(" | ")}");
-            }
-            string stack = target.Stack + (server.LinesSince(0).Any(l => l.Contains(BenchHost.TcgMarker, StringComparison.Ordinal)) ? " under TCG (emulated CPU)" : "");
-            if (target.UsesTap)
-            {
-                // A stack of its own: the clients on the TAP's host side, one virtual link away, as the kernel's
-                // clients are one veth away (no bridge: it would add a hop that the kernel's path does not have).
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "addr", "add", $"{PeerAddress}/{Prefix}", "dev", tap).ConfigureAwait(false);
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", tap, "up").ConfigureAwait(false);
+                var (started, error) = await StartAsync(target, options, namespaces, cancellationToken).ConfigureAwait(false);
+                if (started is null)
+                {
+                    rows.AddRange(Failed(target, options, error!));
+                    continue;
+                }
+                live.Add(started);
             }
 
             var endpoint = new IPEndPoint(IPAddress.Parse(ServerAddress), Port);
-            if (options.WarmupBytes > 0)
-            {
-                // The first connection after a start took 2 to 17 times as long as the next ones (a cold start: fresh
-                // buffers, ARP, the heap): one untimed connection first, so the first measured run is like the others.
-                Progress.Info($"bench net: {target.Name}: warm-up, 1 client x {Size(options.WarmupBytes)} (not counted) ...");
-                var warm = await MeasureAsync(server, clientNs, endpoint, 1, options.WarmupBytes, options, cancellationToken).ConfigureAwait(false);
-                if (warm.Status != "ok")
-                {
-                    Progress.Info($"bench net: {target.Name}: warm-up: {warm.Status}");
-                }
-            }
+            var ended = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (int clients in options.Clients)
             {
                 for (int rep = 0; rep < options.Reps; rep++)
                 {
-                    string run = options.Reps > 1 ? $" (run {rep + 1} of {options.Reps})" : "";
-                    Progress.Info($"bench net: {target.Name}: {clients} client(s) x {Size(options.BytesPerClient)}{run} ...");
-                    var (outcome, serverBytes, status) = await MeasureAsync(server, clientNs, endpoint, clients, options.BytesPerClient, options, cancellationToken).ConfigureAwait(false);
-                    double seconds = outcome.Wall.TotalSeconds;
-                    double mbps = status == "ok" && seconds > 0 ? outcome.Bytes / seconds / 1e6 : double.NaN;
-                    rows.Add(new NetBenchRow(target.Name, stack, clients, rep, options.BytesPerClient, outcome.Bytes, seconds, mbps, serverBytes, status));
-                    Progress.Info(status == "ok"
-                        ? $"bench net: {target.Name}: {clients} client(s){run}: {mbps:0.0} MB/s ({Size(outcome.Bytes)} in {seconds:0.00} s; the sink counted every byte)"
-                        : $"bench net: {target.Name}: {clients} client(s){run}: {status}");
-                    if (server.HasExited)
+                    foreach (var (target, server, clientNs, stack) in live)
                     {
-                        string why = $"error: the sink exited: {server.Tail(3).ReplaceLineEndings(" | ")}";
-                        Progress.Info($"bench net: {target.Name}: {why}");
-                        foreach (int rest in options.Clients.Where(c => rows.All(r => r.Clients != c)))
+                        if (ended.TryGetValue(target.Name, out string? why))
                         {
-                            rows.Add(new NetBenchRow(target.Name, stack, rest, 0, options.BytesPerClient, 0, 0, double.NaN, -1, why));
+                            if (rep == 0)
+                            {
+                                rows.Add(new NetBenchRow(target.Name, stack, clients, 0, options.BytesPerClient, 0, 0, double.NaN, -1, why));
+                            }
+                            continue;
                         }
-                        return rows;
+                        string run = options.Reps > 1 ? $" (run {rep + 1} of {options.Reps})" : "";
+                        Progress.Info($"bench net: {target.Name}: {clients} client(s) x {Size(options.BytesPerClient)}{run} ...");
+                        var (outcome, serverBytes, status) = await MeasureAsync(server, clientNs, endpoint, clients, options.BytesPerClient, options, cancellationToken).ConfigureAwait(false);
+                        double seconds = outcome.Wall.TotalSeconds;
+                        double mbps = status == "ok" && seconds > 0 ? outcome.Bytes / seconds / 1e6 : double.NaN;
+                        rows.Add(new NetBenchRow(target.Name, stack, clients, rep, options.BytesPerClient, outcome.Bytes, seconds, mbps, serverBytes, status));
+                        Progress.Info(status == "ok"
+                            ? $"bench net: {target.Name}: {clients} client(s){run}: {mbps:0.0} MB/s ({Size(outcome.Bytes)} in {seconds:0.00} s; the sink counted every byte)"
+                            : $"bench net: {target.Name}: {clients} client(s){run}: {status}");
+                        if (server.HasExited)
+                        {
+                            ended[target.Name] = $"error: the sink exited: {server.Tail(3).ReplaceLineEndings(" | ")}";
+                            Progress.Info($"bench net: {target.Name}: {ended[target.Name]}");
+                        }
                     }
                 }
             }
@@ -158,13 +150,76 @@ internal static partial class NetBench
         }
         finally
         {
-            server?.Dispose();
-            BenchNamespaces.Delete(serverNs);
-            if (clientNs != serverNs)
+            foreach (var target in live)
             {
-                BenchNamespaces.Delete(clientNs);
+                target.Server.Dispose();
+            }
+            foreach (string ns in namespaces)
+            {
+                BenchNamespaces.Delete(ns);
             }
         }
+    }
+
+    /// <summary>
+    /// Makes the target's namespaces (added to <paramref name="namespaces"/>), starts its sink, waits until it listens,
+    /// puts the clients one virtual link away, and gives it the untimed warm-up connection; null and why when it did not start.
+    /// </summary>
+    private static async Task<(LiveTarget? Live, string? Error)> StartAsync(INetBenchTarget target, NetBenchOptions options, List<string> namespaces, CancellationToken cancellationToken)
+    {
+        string serverNs = await BenchNamespaces.CreateAsync("s", cancellationToken).ConfigureAwait(false);
+        namespaces.Add(serverNs);
+        string clientNs = serverNs;
+        const string tap = "ustap0";
+        if (!target.UsesTap)
+        {
+            // The kernel's stack: the clients in a namespace of their own, across a veth pair.
+            clientNs = await BenchNamespaces.CreateAsync("p", cancellationToken).ConfigureAwait(false);
+            namespaces.Add(clientNs);
+            await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "link", "add", "usb-peer", "type", "veth", "peer", "name", "usb-srv", "netns", serverNs).ConfigureAwait(false);
+            await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "addr", "add", $"{PeerAddress}/{Prefix}", "dev", "usb-peer").ConfigureAwait(false);
+            await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "link", "set", "usb-peer", "up").ConfigureAwait(false);
+            await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "addr", "add", $"{ServerAddress}/{Prefix}", "dev", "usb-srv").ConfigureAwait(false);
+            await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-srv", "up").ConfigureAwait(false);
+        }
+
+        var server = ServerProcess.Start(serverNs, target.Command(tap, serverNs, $"{ServerAddress}/{Prefix}", Port));
+        Progress.Info($"bench net: {target.Name}: starting ({target.Stack})");
+        if (!await server.WaitForAsync(0, lines => lines.Any(l => l.Contains("sink listening", StringComparison.Ordinal)), target.StartTimeout, cancellationToken).ConfigureAwait(false))
+        {
+            string why = server.HasExited ? "exited before listening" : $"not listening after {target.StartTimeout.TotalSeconds:0} s";
+            string tail = server.Tail(4).ReplaceLineEndings(" | ");
+            server.Dispose();
+            return (null, $"error: {why}: {tail}");
+        }
+        string stack = target.Stack + (server.LinesSince(0).Any(l => l.Contains(BenchHost.TcgMarker, StringComparison.Ordinal)) ? " under TCG (emulated CPU)" : "");
+        try
+        {
+            if (target.UsesTap)
+            {
+                // A stack of its own: the clients on the TAP's host side, one virtual link away, as the kernel's
+                // clients are one veth away (no bridge: it would add a hop that the kernel's path does not have).
+                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "addr", "add", $"{PeerAddress}/{Prefix}", "dev", tap).ConfigureAwait(false);
+                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", tap, "up").ConfigureAwait(false);
+            }
+            if (options.WarmupBytes > 0)
+            {
+                // The first connection after a start took 2 to 17 times as long as the next ones (a cold start: fresh
+                // buffers, ARP, the heap): one untimed connection first, so the first measured run is like the others.
+                Progress.Info($"bench net: {target.Name}: warm-up, 1 client x {Size(options.WarmupBytes)} (not counted) ...");
+                var warm = await MeasureAsync(server, clientNs, new IPEndPoint(IPAddress.Parse(ServerAddress), Port), 1, options.WarmupBytes, options, cancellationToken).ConfigureAwait(false);
+                if (warm.Status != "ok")
+                {
+                    Progress.Info($"bench net: {target.Name}: warm-up: {warm.Status}");
+                }
+            }
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+        return (new LiveTarget(target, server, clientNs, stack), null);
     }
 
     /// <summary>One run: the clients send, then the sink's own count of each connection is checked against what was sent.</summary>
@@ -236,6 +291,7 @@ internal static partial class NetBench
         text.Append("The clients are one virtual link away from the receiver: on the TAP's host side in the receiver's namespace for the stacks that bring their own ");
         text.Append("(with checksum and segmentation offload on the TAP for unix-direct), across a veth pair from a peer namespace for the Linux kernel. ");
         text.Append(options.WarmupBytes > 0 ? "Each receiver first takes one untimed connection of " + Size(options.WarmupBytes) + " (warm-up). " : "No warm-up connection. ");
+        text.Append("The receivers that run as host processes are up together and take turns, run by run, so a change in the machine's load falls on all of them alike; a microVM runs alone. ");
         text.Append(CultureInfo.InvariantCulture, $"MB/s is 10^6 bytes per second, the median of {options.Reps} run(s): all clients' bytes over the time from the first connect to the last close ");
         text.Append("(the sink closes once it has read everything; its own byte count is checked against what was sent).\n\n");
         text.Append(CultureInfo.InvariantCulture, $"Machine: {BenchHost.Describe()}; load average {loadBefore} at the start, {loadAfter} at the end. ");
