@@ -46,6 +46,60 @@ public sealed class BenchTests
         }
     }
 
+    [RequiresNamespacesFact]
+    public void BenchNet_NcClientsWithWarmup_CheckedAndTagged()
+    {
+        string output = Scratch();
+        try
+        {
+            var result = Unisharp.Run(TimeSpan.FromMinutes(15), "bench", "net", "--clients", "2", "--bytes", "4M", "--warmup", "1M",
+                "--client", "nc", "--targets", "unix-direct,unix-socket", "--tag", "nc", "--out", output, "--timeout", "60");
+            Assert.True(result.ExitCode == 0, result.Stderr);
+
+            var rows = ReadCsv(Single(output, "-net-nc.csv"));
+            Assert.Equal(["unix-direct", "unix-socket"], rows.Select(r => r["target"]));
+            foreach (var row in rows)
+            {
+                Assert.Equal("ok", row["status"]);
+                Assert.Equal("2", row["clients"]);
+                Assert.Equal("8388608", row["server_bytes"]);
+            }
+            AssertPng(Single(output, "-net-nc.png"));
+            string summary = File.ReadAllText(Single(output, "-net-nc.md"));
+            Assert.Contains("`dd if=/dev/zero | nc -N`", summary);
+            Assert.Contains("one untimed connection of 1 MiB (warm-up)", summary);
+            Assert.Contains("bench net: unix-direct: warm-up, 1 client x 1 MiB (not counted)", result.Stderr);
+            AssertNoLeftoverNamespaces();
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    /// <summary>A microVM's TAP is made in the bench's namespace (--netns), where the clients reach it.</summary>
+    [MicroVmFact(NeedsNamespaces = true)]
+    public void BenchNet_Qemu_CountedOverItsTap()
+    {
+        string output = Scratch();
+        try
+        {
+            var result = Unisharp.Run(TimeSpan.FromMinutes(25), "bench", "net", "--clients", "1", "--bytes", "2M", "--warmup", "0",
+                "--targets", "qemu", "--out", output, "--timeout", "120");
+            Assert.True(result.ExitCode == 0, result.Stderr);
+
+            var row = Assert.Single(ReadCsv(Single(output, "-net.csv")));
+            Assert.Equal("ok", row["status"]);
+            Assert.Equal("2097152", row["server_bytes"]);
+            Assert.StartsWith("Unisharp TCP/IP in a qemu microVM", row["stack"], StringComparison.Ordinal);
+            AssertNoLeftoverNamespaces();
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
     [Fact]
     public void BenchBlock_Unix_CsvPlotAndSummary()
     {
@@ -93,6 +147,9 @@ public sealed class BenchTests
     [InlineData(new[] { "bench", "net", "--clients", "0" }, "unisharp: error: invalid --clients '0': expected a comma-separated list of integers from 1 to 256")]
     [InlineData(new[] { "bench", "net", "--targets", "vmware" }, "unisharp: error: invalid --targets 'vmware': choose from unix-direct, unix-socket, lwip, qemu, firecracker")]
     [InlineData(new[] { "bench", "net", "--bytes", "12X" }, "unisharp: error: invalid --bytes '12X': expected a size such as 512M, 8M or 1G (at most 64G)")]
+    [InlineData(new[] { "bench", "net", "--client", "curl" }, "unisharp: error: invalid --client 'curl': choose one of socket, nc")]
+    [InlineData(new[] { "bench", "net", "--warmup", "1X" }, "unisharp: error: invalid --warmup '1X': expected a size such as 512M, 8M or 1G (at most 64G)")]
+    [InlineData(new[] { "bench", "block", "--tag", "../x" }, "unisharp: error: invalid --tag '../x': expected 1 to 32 lower-case letters, digits and dashes")]
     [InlineData(new[] { "bench", "block", "--sizes", "8,x" }, "unisharp: error: invalid --sizes '8,x': expected a comma-separated list of integers from 1 to 65536")]
     public void Bench_BadFlag_OneLineErrorExit2(string[] arguments, string message)
     {

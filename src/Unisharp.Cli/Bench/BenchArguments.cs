@@ -34,6 +34,16 @@ internal static class BenchArguments
         return items.Length > 0 ? items.Distinct().ToArray() : throw new CliException($"invalid {option}: the list is empty", CliException.Usage);
     }
 
+    /// <summary>A name for output files: 1 to 32 lower-case letters, digits and dashes; null stays null.</summary>
+    public static string? Tag(string option, string? value) =>
+        value is null ? null
+        : value.Length is >= 1 and <= 32 && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-') ? value
+        : throw new CliException($"invalid {option} '{value}': expected 1 to 32 lower-case letters, digits and dashes", CliException.Usage);
+
+    /// <summary>One of <paramref name="known"/>.</summary>
+    public static string Choice(string option, string value, IReadOnlyCollection<string> known) =>
+        known.Contains(value.Trim()) ? value.Trim() : throw new CliException($"invalid {option} '{value}': choose one of {string.Join(", ", known)}", CliException.Usage);
+
     /// <summary>A byte count with an optional binary suffix: <c>512M</c>, <c>8M</c>, <c>1G</c>, <c>65536</c>.</summary>
     public static long Bytes(string option, string value)
     {

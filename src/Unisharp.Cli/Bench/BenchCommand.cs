@@ -27,17 +27,27 @@ internal static class BenchCommand
             HelpName = "T,T,...",
         };
         var reps = new Option<int>("--reps") { Description = "Runs at each client count; the median is reported.", DefaultValueFactory = _ => 1, HelpName = "N" };
-        var (output, timeout) = (Out(), Timeout(300));
+        var warmup = new Option<string>("--warmup") { Description = "An untimed first connection to each receiver of SIZE bytes; 0 for none.", DefaultValueFactory = _ => "16M", HelpName = "SIZE" };
+        var client = new Option<string>("--client")
+        {
+            Description = "The clients: socket (a thread each, sends from memory) or nc (dd if=/dev/zero | nc -N, as bench/net/run.py).",
+            DefaultValueFactory = _ => NetClients.Socket,
+            HelpName = "socket|nc",
+        };
+        var (output, timeout, tag) = (Out(), Timeout(300), Tag());
         var command = new Command("net",
-            "TCP receive throughput: N clients in a peer namespace each send SIZE bytes of zeros to examples/network (or a peer's sink) on each target.")
-        { clients, bytes, targets, reps, output, timeout };
+            "TCP receive throughput: N clients one virtual link away each send SIZE bytes of zeros to examples/network (or a peer's sink) on each target.")
+        { clients, bytes, targets, reps, warmup, client, output, tag, timeout };
         command.SetAction((r, ct) => WithSignals(ct, token => NetBench.RunAsync(new NetBenchOptions(
             BenchArguments.PositiveInts("--clients", r.GetValue(clients)!, 256).Distinct().ToArray(),
             BenchArguments.Bytes("--bytes", r.GetValue(bytes)!),
             BenchArguments.Count("--reps", r.GetValue(reps), 100),
             BenchArguments.Names("--targets", r.GetValue(targets)!, NetBench.Known),
             OutDirectory(r.GetValue(output)),
-            BenchArguments.Seconds("--timeout", r.GetValue(timeout))), token)));
+            BenchArguments.Seconds("--timeout", r.GetValue(timeout)),
+            r.GetValue(warmup)!.Trim() == "0" ? 0 : BenchArguments.Bytes("--warmup", r.GetValue(warmup)!),
+            BenchArguments.Choice("--client", r.GetValue(client)!, NetClients.Kinds),
+            BenchArguments.Tag("--tag", r.GetValue(tag))), token)));
         return command;
     }
 
@@ -75,10 +85,10 @@ internal static class BenchCommand
         var diskMib = new Option<int>("--disk-mib") { Description = "Size of each disk in MiB.", DefaultValueFactory = _ => 256, HelpName = "MIB" };
         var reps = new Option<int>("--reps") { Description = "Runs of each tool at each size; the median is reported.", DefaultValueFactory = _ => 5, HelpName = "N" };
         var dir = new Option<string>("--dir") { Description = "Where the two disk files live (a filesystem with O_DIRECT, not tmpfs).", DefaultValueFactory = _ => "/var/tmp/unisharp-bench-block", HelpName = "DIR" };
-        var (output, timeout) = (Out(), Timeout(600));
+        var (output, timeout, tag) = (Out(), Timeout(600), Tag());
         var command = new Command("block",
             "Disk copy throughput: examples/block-copy on each target (serial, parallel), dd and fio copy disk 0 onto disk 1 in blocks of N sectors.")
-        { sizes, parallel, targets, diskMib, reps, dir, output, timeout };
+        { sizes, parallel, targets, diskMib, reps, dir, output, tag, timeout };
         command.SetAction((r, ct) =>
         {
             int mib = r.GetValue(diskMib);
@@ -102,10 +112,13 @@ internal static class BenchCommand
                 BenchArguments.Count("--reps", runs, 100),
                 OutDirectory(r.GetValue(output)),
                 Path.GetFullPath(r.GetValue(dir)!),
-                BenchArguments.Seconds("--timeout", r.GetValue(timeout))), token));
+                BenchArguments.Seconds("--timeout", r.GetValue(timeout)),
+                BenchArguments.Tag("--tag", r.GetValue(tag))), token));
         });
         return command;
     }
+
+    private static Option<string?> Tag() => new("--tag") { Description = "A suffix for the output files' names, DATE-BENCH-TAG.* (e.g. microvm), so runs on one day do not replace each other.", HelpName = "TAG" };
 
     private static Option<string?> Out() => new("--out") { Description = "Where the results go. [default: bench/results in the Unisharp checkout]", HelpName = "DIR" };
 

@@ -5,6 +5,9 @@ namespace Unisharp.Cli.Bench;
 /// <summary>The machine a bench runs on, described for its summary, and the checks every bench makes first.</summary>
 internal static class BenchHost
 {
+    /// <summary>What <c>unisharp run</c> prints when a microVM runs emulated (no usable KVM).</summary>
+    public const string TcgMarker = "under TCG";
+
     public static void RequireRoot(string verb)
     {
         if (Environment.UserName != "root")
@@ -23,11 +26,11 @@ internal static class BenchHost
     /// <summary>The 1-minute load average: how busy the machine was (it is shared with other builds).</summary>
     public static string LoadAverage() => Read("/proc/loadavg").Split(' ')[0];
 
-    /// <summary>The output files of a bench: <c>OUT/DATE-NAME.csv</c>, <c>.png</c>, <c>.md</c>.</summary>
-    public static (string Csv, string Png, string Markdown) OutputPaths(string outDirectory, string bench, DateTime when)
+    /// <summary>The output files of a bench: <c>OUT/DATE-NAME[-TAG].csv</c>, <c>.png</c>, <c>.md</c>.</summary>
+    public static (string Csv, string Png, string Markdown) OutputPaths(string outDirectory, string bench, string? tag, DateTime when)
     {
         Directory.CreateDirectory(outDirectory);
-        string stem = Path.Combine(outDirectory, $"{when.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}-{bench}");
+        string stem = Path.Combine(outDirectory, $"{when.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}-{bench}{(tag is null ? "" : "-" + tag)}");
         return (stem + ".csv", stem + ".png", stem + ".md");
     }
 

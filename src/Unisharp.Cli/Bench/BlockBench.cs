@@ -63,6 +63,7 @@ internal static class BlockBench
                 int depth = QueueDepth(sectors);
                 for (int rep = 0; rep < options.Reps; rep++)
                 {
+                    Progress.Info($"bench block: {sectors} sectors, run {rep + 1} of {options.Reps}: {string.Join(", ", ready.Select(t => t.Name))} ...");
                     foreach (var tool in ready)
                     {
                         await RefillAsync([disk0, disk1], options.DiskMib, cancellationToken).ConfigureAwait(false);
@@ -83,9 +84,9 @@ internal static class BlockBench
             File.Delete(disk1);
         }
 
-        var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, "block", when);
+        var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, "block", options.Tag, when);
         await File.WriteAllTextAsync(csv, Csv(rows), cancellationToken).ConfigureAwait(false);
-        var series = ready.Select(t => new BenchPlot.Series(t.Name, options.Sizes.Select(s => (double)s).ToArray(), options.Sizes.Select(s => Median(rows, t.Name, s)).ToArray())).ToList();
+        var series = ready.Select(t => new BenchPlot.Series(t.Name + (t is BlockCopyTool { UnderTcg: true } ? " (TCG)" : ""), options.Sizes.Select(s => (double)s).ToArray(), options.Sizes.Select(s => Median(rows, t.Name, s)).ToArray())).ToList();
         BenchPlot.Save(png, $"Disk copy, {options.DiskMib} MiB, median of {options.Reps} ({when:yyyy-MM-dd})", "buffer size (512-byte sectors)", "MB/s", logX: true, series);
         await File.WriteAllTextAsync(markdown, Summary(rows, ready, options, when, loadBefore, BenchHost.LoadAverage(), skipped, Path.GetFileName(png)), cancellationToken).ConfigureAwait(false);
         Console.WriteLine(csv);
@@ -158,7 +159,13 @@ internal static class BlockBench
         text.Append(CultureInfo.InvariantCulture, $"median of {options.Reps} run(s), MB/s = 10^6 bytes per second. Our targets run examples/block-copy (its own timing of the copy, without the final flush); ");
         text.Append("dd copies with iflag=direct oflag=direct at the same block size; fio runs a reader of disk 0 and a writer of disk 1 side by side at the same block size and queue depth (direct=1, io_uring), the copy's upper bound.\n\n");
         text.Append(CultureInfo.InvariantCulture, $"Machine: {BenchHost.Describe()}; load average {loadBefore} at the start, {loadAfter} at the end. ");
-        text.Append("The machine is shared with other agents building code while this ran, so single runs vary; microVM targets run under TCG (no KVM) here.\n\n");
+        text.Append("The machine is shared with other agents building code while this ran, so single runs vary.");
+        var emulated = tools.OfType<BlockCopyTool>().Where(t => t.UnderTcg).Select(t => t.Name).ToList();
+        if (emulated.Count > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $" microVM numbers under TCG ({string.Join(", ", emulated)}: QEMU emulating the CPU, no usable KVM here); the app times its own copy, so the boot is not counted.");
+        }
+        text.Append("\n\n");
         text.Append("| buffsize (sectors) | block | qd |");
         foreach (string n in names)
         {

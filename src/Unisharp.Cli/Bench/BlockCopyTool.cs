@@ -15,6 +15,9 @@ internal sealed partial class BlockCopyTool(string target, bool parallel) : IBlo
 
     public string Name => $"{target} {(parallel ? "parallel" : "serial")}";
 
+    /// <summary>True once a run said the microVM ran under TCG (emulated: its numbers say little about the code).</summary>
+    public bool UnderTcg { get; private set; }
+
     public async Task<string?> PrepareAsync(CancellationToken cancellationToken)
     {
         if (target == "unix")
@@ -31,6 +34,7 @@ internal sealed partial class BlockCopyTool(string target, bool parallel) : IBlo
         var result = _artifact is not null
             ? await ProcessRunner.RunAsync(_artifact, [$"--disk=0={from}", $"--disk=1={to}", .. boot], cancellationToken: cancellationToken).ConfigureAwait(false)
             : await ProcessRunner.RunAsync(BenchApps.Launcher, ["run", BenchApps.Directory("block-copy"), "-t", target, "--no-build", "--disk", $"0={from}", "--disk", $"1={to}", .. boot], cancellationToken: cancellationToken).ConfigureAwait(false);
+        UnderTcg |= result.Output.Contains(BenchHost.TcgMarker, StringComparison.Ordinal);
         var done = Done().Match(result.Output);
         if (result.ExitCode != 0 || !done.Success)
         {

@@ -2,7 +2,7 @@ namespace Unisharp.Cli.Bench;
 
 /// <summary>
 /// A receiver in <c>bench net</c>: one of our targets or a peer stack. Each runs in its own namespace; the clients
-/// reach it at the same address over the same veth pair (bridged to the TAP for those that bring their own stack).
+/// reach it at the same address, one virtual link away (the TAP's host side, or a veth pair to the kernel's stack).
 /// </summary>
 internal interface INetBenchTarget
 {
@@ -21,6 +21,9 @@ internal interface INetBenchTarget
     /// <summary>Builds what it needs; returns null when ready, else why it is skipped.</summary>
     Task<string?> PrepareAsync(CancellationToken cancellationToken);
 
-    /// <summary>The command that starts the sink on <paramref name="tap"/> (when it uses one) at <paramref name="address"/> (CIDR).</summary>
-    IReadOnlyList<string> Command(string tap, string address, int port);
+    /// <summary>
+    /// The command that starts the sink at <paramref name="address"/> (CIDR) in namespace <paramref name="ns"/>, on TAP
+    /// <paramref name="tap"/> when it uses one (made by the sink, or for it, in that namespace).
+    /// </summary>
+    IReadOnlyList<string> Command(string tap, string ns, string address, int port);
 }

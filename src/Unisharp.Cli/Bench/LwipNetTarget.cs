@@ -40,6 +40,6 @@ internal sealed class LwipNetTarget : INetBenchTarget
         return null;
     }
 
-    public IReadOnlyList<string> Command(string tap, string address, int port) =>
+    public IReadOnlyList<string> Command(string tap, string ns, string address, int port) =>
         [_binary ?? throw new InvalidOperationException("not prepared"), tap, address, port.ToString(System.Globalization.CultureInfo.InvariantCulture)];
 }

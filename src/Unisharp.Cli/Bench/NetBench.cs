@@ -8,8 +8,9 @@ namespace Unisharp.Cli.Bench;
 
 /// <summary>
 /// <c>unisharp bench net</c>: the seed's network benchmark. Each target runs examples/network (or a peer's sink) in
-/// its own namespace at 198.18.0.2; N clients in a peer namespace (198.18.0.1, across a veth pair) each send the
-/// same number of zero bytes; the aggregate MB/s is the total over the time from the first connect to the last close.
+/// its own namespace at 198.18.0.2; N clients at 198.18.0.1, one virtual link away (the TAP's host side for a stack
+/// that brings its own, a veth pair from a peer namespace for the kernel's), each send the same number of zero bytes;
+/// the aggregate MB/s is the total over the time from the first connect to the last close.
 /// </summary>
 internal static partial class NetBench
 {
@@ -36,13 +37,17 @@ internal static partial class NetBench
     public static async Task<int> RunAsync(NetBenchOptions options, CancellationToken cancellationToken)
     {
         BenchHost.RequireRoot("bench net");
-        await HostPackages.EnsureAsync([HostPackages.Command("ip", "iproute2")], Progress.Info, cancellationToken).ConfigureAwait(false);
+        HostPackages.Requirement[] tools = options.Client == NetClients.Nc
+            ? [HostPackages.Command("ip", "iproute2"), HostPackages.Command("dd", "coreutils"), HostPackages.Command("nc", "netcat-openbsd")]
+            : [HostPackages.Command("ip", "iproute2")];
+        await HostPackages.EnsureAsync(tools, Progress.Info, cancellationToken).ConfigureAwait(false);
         var when = DateTime.UtcNow;
         string loadBefore = BenchHost.LoadAverage();
         var rows = new List<NetBenchRow>();
         var skipped = new List<string>();
         try
         {
+            var ready = new List<INetBenchTarget>();
             foreach (string name in options.Targets)
             {
                 var target = Create(name);
@@ -54,18 +59,27 @@ internal static partial class NetBench
                     rows.AddRange(options.Clients.Select(c => new NetBenchRow(name, target.Stack, c, 0, options.BytesPerClient, 0, 0, double.NaN, -1, "skipped: " + reason)));
                     continue;
                 }
-                rows.AddRange(await RunTargetAsync(target, options, cancellationToken).ConfigureAwait(false));
+                ready.Add(target);
+            }
+            // The receivers that run as host processes are up together and take turns run by run, so a change in the
+            // shared machine's load falls on all of them alike; a microVM (an emulator that may spin) runs alone.
+            var phases = new List<List<INetBenchTarget>> { ready.Where(t => t is not MicroVmNetTarget).ToList() };
+            phases.AddRange(ready.Where(t => t is MicroVmNetTarget).Select(t => new List<INetBenchTarget> { t }));
+            foreach (var phase in phases.Where(p => p.Count > 0))
+            {
+                rows.AddRange(await RunPhaseAsync(phase, options, cancellationToken).ConfigureAwait(false));
             }
         }
         finally
         {
             BenchNamespaces.DeleteAll();
         }
+        rows = rows.OrderBy(r => Array.IndexOf(options.Targets, r.Target)).ToList();
 
-        var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, "net", when);
+        var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, "net", options.Tag, when);
         await File.WriteAllTextAsync(csv, Csv(rows), cancellationToken).ConfigureAwait(false);
         var series = rows.Where(r => !double.IsNaN(r.Mbps)).GroupBy(r => r.Target)
-            .Select(g => new BenchPlot.Series(g.Key,
+            .Select(g => new BenchPlot.Series(g.Key + (g.Any(r => r.Stack.Contains(BenchHost.TcgMarker, StringComparison.Ordinal)) ? " (TCG)" : ""),
                 options.Clients.Select(c => (double)c).ToArray(),
                 options.Clients.Select(c => BenchHost.Median(g.Where(r => r.Clients == c).Select(r => r.Mbps))).ToArray()))
             .ToList();
@@ -77,77 +91,58 @@ internal static partial class NetBench
         return rows.Any(r => r.Status != "ok" && !r.Status.StartsWith("skipped", StringComparison.Ordinal)) ? CliException.Failure : 0;
     }
 
-    private static async Task<List<NetBenchRow>> RunTargetAsync(INetBenchTarget target, NetBenchOptions options, CancellationToken cancellationToken)
+    /// <summary>A receiver that is up: its sink listening, where its clients run, and what it is (with TCG when emulated).</summary>
+    private sealed record LiveTarget(INetBenchTarget Target, ServerProcess Server, string ClientNs, string Stack);
+
+    /// <summary>Starts each target of <paramref name="phase"/>, then measures them in turns: for each client count and run, each target once.</summary>
+    private static async Task<List<NetBenchRow>> RunPhaseAsync(List<INetBenchTarget> phase, NetBenchOptions options, CancellationToken cancellationToken)
     {
         var rows = new List<NetBenchRow>();
-        string serverNs = await BenchNamespaces.CreateAsync("s", cancellationToken).ConfigureAwait(false);
-        string peerNs = await BenchNamespaces.CreateAsync("p", cancellationToken).ConfigureAwait(false);
-        ServerProcess? server = null;
-        const string tap = "ustap0";
+        var live = new List<LiveTarget>();
+        var namespaces = new List<string>();
         try
         {
-            // The clients' veth; its other end is the server's interface, or a bridge port next to the server's TAP.
-            await BenchNamespaces.Ip(cancellationToken, "-n", peerNs, "link", "add", "usb-peer", "type", "veth", "peer", "name", "usb-srv", "netns", serverNs).ConfigureAwait(false);
-            await BenchNamespaces.Ip(cancellationToken, "-n", peerNs, "addr", "add", $"{PeerAddress}/{Prefix}", "dev", "usb-peer").ConfigureAwait(false);
-            await BenchNamespaces.Ip(cancellationToken, "-n", peerNs, "link", "set", "usb-peer", "up").ConfigureAwait(false);
-            if (target.UsesTap)
+            foreach (var target in phase)
             {
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "add", "usb-br", "type", "bridge", "forward_delay", "0").ConfigureAwait(false);
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-srv", "master", "usb-br").ConfigureAwait(false);
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-br", "up").ConfigureAwait(false);
-            }
-            else
-            {
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "addr", "add", $"{ServerAddress}/{Prefix}", "dev", "usb-srv").ConfigureAwait(false);
-            }
-            await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-srv", "up").ConfigureAwait(false);
-
-            server = ServerProcess.Start(serverNs, target.Command(tap, $"{ServerAddress}/{Prefix}", Port));
-            Progress.Info($"bench net: {target.Name}: starting ({target.Stack})");
-            if (!await server.WaitForAsync(0, lines => lines.Any(l => l.Contains("sink listening", StringComparison.Ordinal)), target.StartTimeout, cancellationToken).ConfigureAwait(false))
-            {
-                string why = server.HasExited ? "exited before listening" : $"not listening after {target.StartTimeout.TotalSeconds:0} s";
-                return Failed(target, options, $"error: {why}: {server.Tail(4).ReplaceLineEndings(" | ")}");
-            }
-            if (target.UsesTap)
-            {
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", tap, "master", "usb-br").ConfigureAwait(false);
-                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", tap, "up").ConfigureAwait(false);
+                var (started, error) = await StartAsync(target, options, namespaces, cancellationToken).ConfigureAwait(false);
+                if (started is null)
+                {
+                    rows.AddRange(Failed(target, options, error!));
+                    continue;
+                }
+                live.Add(started);
             }
 
             var endpoint = new IPEndPoint(IPAddress.Parse(ServerAddress), Port);
+            var ended = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (int clients in options.Clients)
             {
                 for (int rep = 0; rep < options.Reps; rep++)
                 {
-                    int mark = server.LineCount;
-                    string run = options.Reps > 1 ? $" (run {rep + 1} of {options.Reps})" : "";
-                    Progress.Info($"bench net: {target.Name}: {clients} client(s) x {Size(options.BytesPerClient)}{run} ...");
-                    var outcome = await NetClients.RunAsync(peerNs, endpoint, clients, options.BytesPerClient, options.Timeout, cancellationToken).ConfigureAwait(false);
-                    // Cross-check: the sink logs each connection's total when it ends.
-                    await server.WaitForAsync(mark, lines => Finals(lines).Count >= clients, TimeSpan.FromSeconds(outcome.Error is null ? 10 : 1), cancellationToken).ConfigureAwait(false);
-                    var finals = Finals(server.LinesSince(mark));
-                    long serverBytes = finals.Count > 0 ? finals.Sum() : -1;
-                    long expected = clients * options.BytesPerClient;
-                    string status = outcome.Error is not null ? $"error: {outcome.Error}"
-                        : outcome.Bytes != expected ? $"error: sent {outcome.Bytes} of {expected} bytes"
-                        : serverBytes != expected ? $"error: the sink counted {serverBytes} of {expected} bytes"
-                        : "ok";
-                    double seconds = outcome.Wall.TotalSeconds;
-                    double mbps = status == "ok" && seconds > 0 ? outcome.Bytes / seconds / 1e6 : double.NaN;
-                    rows.Add(new NetBenchRow(target.Name, target.Stack, clients, rep, options.BytesPerClient, outcome.Bytes, seconds, mbps, serverBytes, status));
-                    Progress.Info(status == "ok"
-                        ? $"bench net: {target.Name}: {clients} client(s){run}: {mbps:0.0} MB/s ({Size(outcome.Bytes)} in {seconds:0.00} s; the sink counted every byte)"
-                        : $"bench net: {target.Name}: {clients} client(s){run}: {status}");
-                    if (server.HasExited)
+                    foreach (var (target, server, clientNs, stack) in live)
                     {
-                        string why = $"error: the sink exited: {server.Tail(3).ReplaceLineEndings(" | ")}";
-                        Progress.Info($"bench net: {target.Name}: {why}");
-                        foreach (int rest in options.Clients.Where(c => rows.All(r => r.Clients != c)))
+                        if (ended.TryGetValue(target.Name, out string? why))
                         {
-                            rows.Add(new NetBenchRow(target.Name, target.Stack, rest, 0, options.BytesPerClient, 0, 0, double.NaN, -1, why));
+                            if (rep == 0)
+                            {
+                                rows.Add(new NetBenchRow(target.Name, stack, clients, 0, options.BytesPerClient, 0, 0, double.NaN, -1, why));
+                            }
+                            continue;
                         }
-                        return rows;
+                        string run = options.Reps > 1 ? $" (run {rep + 1} of {options.Reps})" : "";
+                        Progress.Info($"bench net: {target.Name}: {clients} client(s) x {Size(options.BytesPerClient)}{run} ...");
+                        var (outcome, serverBytes, status) = await MeasureAsync(server, clientNs, endpoint, clients, options.BytesPerClient, options, cancellationToken).ConfigureAwait(false);
+                        double seconds = outcome.Wall.TotalSeconds;
+                        double mbps = status == "ok" && seconds > 0 ? outcome.Bytes / seconds / 1e6 : double.NaN;
+                        rows.Add(new NetBenchRow(target.Name, stack, clients, rep, options.BytesPerClient, outcome.Bytes, seconds, mbps, serverBytes, status));
+                        Progress.Info(status == "ok"
+                            ? $"bench net: {target.Name}: {clients} client(s){run}: {mbps:0.0} MB/s ({Size(outcome.Bytes)} in {seconds:0.00} s; the sink counted every byte)"
+                            : $"bench net: {target.Name}: {clients} client(s){run}: {status}");
+                        if (server.HasExited)
+                        {
+                            ended[target.Name] = $"error: the sink exited: {server.Tail(3).ReplaceLineEndings(" | ")}";
+                            Progress.Info($"bench net: {target.Name}: {ended[target.Name]}");
+                        }
                     }
                 }
             }
@@ -155,10 +150,96 @@ internal static partial class NetBench
         }
         finally
         {
-            server?.Dispose();
-            BenchNamespaces.Delete(serverNs);
-            BenchNamespaces.Delete(peerNs);
+            foreach (var target in live)
+            {
+                target.Server.Dispose();
+            }
+            foreach (string ns in namespaces)
+            {
+                BenchNamespaces.Delete(ns);
+            }
         }
+    }
+
+    /// <summary>
+    /// Makes the target's namespaces (added to <paramref name="namespaces"/>), starts its sink, waits until it listens,
+    /// puts the clients one virtual link away, and gives it the untimed warm-up connection; null and why when it did not start.
+    /// </summary>
+    private static async Task<(LiveTarget? Live, string? Error)> StartAsync(INetBenchTarget target, NetBenchOptions options, List<string> namespaces, CancellationToken cancellationToken)
+    {
+        string serverNs = await BenchNamespaces.CreateAsync("s", cancellationToken).ConfigureAwait(false);
+        namespaces.Add(serverNs);
+        string clientNs = serverNs;
+        const string tap = "ustap0";
+        if (!target.UsesTap)
+        {
+            // The kernel's stack: the clients in a namespace of their own, across a veth pair.
+            clientNs = await BenchNamespaces.CreateAsync("p", cancellationToken).ConfigureAwait(false);
+            namespaces.Add(clientNs);
+            await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "link", "add", "usb-peer", "type", "veth", "peer", "name", "usb-srv", "netns", serverNs).ConfigureAwait(false);
+            await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "addr", "add", $"{PeerAddress}/{Prefix}", "dev", "usb-peer").ConfigureAwait(false);
+            await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "link", "set", "usb-peer", "up").ConfigureAwait(false);
+            await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "addr", "add", $"{ServerAddress}/{Prefix}", "dev", "usb-srv").ConfigureAwait(false);
+            await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-srv", "up").ConfigureAwait(false);
+        }
+
+        var server = ServerProcess.Start(serverNs, target.Command(tap, serverNs, $"{ServerAddress}/{Prefix}", Port));
+        Progress.Info($"bench net: {target.Name}: starting ({target.Stack})");
+        if (!await server.WaitForAsync(0, lines => lines.Any(l => l.Contains("sink listening", StringComparison.Ordinal)), target.StartTimeout, cancellationToken).ConfigureAwait(false))
+        {
+            string why = server.HasExited ? "exited before listening" : $"not listening after {target.StartTimeout.TotalSeconds:0} s";
+            string tail = server.Tail(4).ReplaceLineEndings(" | ");
+            server.Dispose();
+            return (null, $"error: {why}: {tail}");
+        }
+        string stack = target.Stack + (server.LinesSince(0).Any(l => l.Contains(BenchHost.TcgMarker, StringComparison.Ordinal)) ? " under TCG (emulated CPU)" : "");
+        try
+        {
+            if (target.UsesTap)
+            {
+                // A stack of its own: the clients on the TAP's host side, one virtual link away, as the kernel's
+                // clients are one veth away (no bridge: it would add a hop that the kernel's path does not have).
+                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "addr", "add", $"{PeerAddress}/{Prefix}", "dev", tap).ConfigureAwait(false);
+                await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", tap, "up").ConfigureAwait(false);
+            }
+            if (options.WarmupBytes > 0)
+            {
+                // The first connection after a start took 2 to 17 times as long as the next ones (a cold start: fresh
+                // buffers, ARP, the heap): one untimed connection first, so the first measured run is like the others.
+                Progress.Info($"bench net: {target.Name}: warm-up, 1 client x {Size(options.WarmupBytes)} (not counted) ...");
+                var warm = await MeasureAsync(server, clientNs, new IPEndPoint(IPAddress.Parse(ServerAddress), Port), 1, options.WarmupBytes, options, cancellationToken).ConfigureAwait(false);
+                if (warm.Status != "ok")
+                {
+                    Progress.Info($"bench net: {target.Name}: warm-up: {warm.Status}");
+                }
+            }
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+        return (new LiveTarget(target, server, clientNs, stack), null);
+    }
+
+    /// <summary>One run: the clients send, then the sink's own count of each connection is checked against what was sent.</summary>
+    private static async Task<(NetClients.Outcome Outcome, long ServerBytes, string Status)> MeasureAsync(ServerProcess server, string clientNs, IPEndPoint endpoint,
+        int clients, long bytesPerClient, NetBenchOptions options, CancellationToken cancellationToken)
+    {
+        int mark = server.LineCount;
+        var outcome = options.Client == NetClients.Nc
+            ? await NetClients.RunNcAsync(clientNs, endpoint, clients, bytesPerClient, options.Timeout, cancellationToken).ConfigureAwait(false)
+            : await NetClients.RunAsync(clientNs, endpoint, clients, bytesPerClient, options.Timeout, cancellationToken).ConfigureAwait(false);
+        // Cross-check: the sink logs each connection's total when it ends.
+        await server.WaitForAsync(mark, lines => Finals(lines).Count >= clients, TimeSpan.FromSeconds(outcome.Error is null ? 10 : 1), cancellationToken).ConfigureAwait(false);
+        var finals = Finals(server.LinesSince(mark));
+        long serverBytes = finals.Count > 0 ? finals.Sum() : -1;
+        long expected = clients * bytesPerClient;
+        string status = outcome.Error is not null ? $"error: {outcome.Error}"
+            : outcome.Bytes != expected ? $"error: sent {outcome.Bytes} of {expected} bytes"
+            : serverBytes != expected ? $"error: the sink counted {serverBytes} of {expected} bytes"
+            : "ok";
+        return (outcome, serverBytes, status);
     }
 
     private static List<NetBenchRow> Failed(INetBenchTarget target, NetBenchOptions options, string status)
@@ -193,7 +274,7 @@ internal static partial class NetBench
         var text = new StringBuilder("target,stack,clients,rep,bytes_per_client,total_bytes,seconds,mbps,server_bytes,status\n");
         foreach (var r in rows)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{r.Target},{r.Stack},{r.Clients},{r.Rep},{r.BytesPerClient},{r.TotalBytes},{BenchHost.Number(r.Seconds, "0.000")},{BenchHost.Number(r.Mbps, "0.00")},{r.ServerBytes},{r.Status.Replace(',', ';')}\n");
+            text.Append(CultureInfo.InvariantCulture, $"{r.Target},{r.Stack.Replace(',', ';')},{r.Clients},{r.Rep},{r.BytesPerClient},{r.TotalBytes},{BenchHost.Number(r.Seconds, "0.000")},{BenchHost.Number(r.Mbps, "0.00")},{r.ServerBytes},{r.Status.Replace(',', ';')}\n");
         }
         return text.ToString();
     }
@@ -203,11 +284,23 @@ internal static partial class NetBench
         var targets = rows.Where(r => !r.Status.StartsWith("skipped", StringComparison.Ordinal)).Select(r => r.Target).Distinct().ToList();
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"# bench net, {when:yyyy-MM-dd HH:mm} UTC\n\n");
-        text.Append(CultureInfo.InvariantCulture, $"Each client sends {Size(options.BytesPerClient)} of zeros over TCP to the sink on port {Port} at {ServerAddress}, from its own thread in a peer network namespace across a veth pair ");
-        text.Append(CultureInfo.InvariantCulture, $"(bridged to the TAP device for the stacks that bring their own). MB/s is 10^6 bytes per second, the median of {options.Reps} run(s): all clients' bytes over the time from the first connect to the last close ");
+        string client = options.Client == NetClients.Nc
+            ? "`dd if=/dev/zero | nc -N` (a process pair per client, as bench/net/run.py)"
+            : "a thread of the bench (1 MiB socket sends from memory)";
+        text.Append(CultureInfo.InvariantCulture, $"Each client sends {Size(options.BytesPerClient)} of zeros over TCP to the sink on port {Port} at {ServerAddress}; a client is {client}. ");
+        text.Append("The clients are one virtual link away from the receiver: on the TAP's host side in the receiver's namespace for the stacks that bring their own ");
+        text.Append("(with checksum and segmentation offload on the TAP for unix-direct), across a veth pair from a peer namespace for the Linux kernel. ");
+        text.Append(options.WarmupBytes > 0 ? "Each receiver first takes one untimed connection of " + Size(options.WarmupBytes) + " (warm-up). " : "No warm-up connection. ");
+        text.Append("The receivers that run as host processes are up together and take turns, run by run, so a change in the machine's load falls on all of them alike; a microVM runs alone. ");
+        text.Append(CultureInfo.InvariantCulture, $"MB/s is 10^6 bytes per second, the median of {options.Reps} run(s): all clients' bytes over the time from the first connect to the last close ");
         text.Append("(the sink closes once it has read everything; its own byte count is checked against what was sent).\n\n");
         text.Append(CultureInfo.InvariantCulture, $"Machine: {BenchHost.Describe()}; load average {loadBefore} at the start, {loadAfter} at the end. ");
-        text.Append("The machine is shared with other agents building code while this ran, so single runs vary; microVM targets run under TCG (no KVM) here.\n\n");
+        text.Append("The machine is shared with other agents building code while this ran, so single runs vary.");
+        if (rows.Any(r => r.Stack.Contains(BenchHost.TcgMarker, StringComparison.Ordinal)))
+        {
+            text.Append(" microVM numbers under TCG (QEMU emulating the CPU, no usable KVM here): they measure the emulation far more than the stack.");
+        }
+        text.Append("\n\n");
         text.Append("| clients |");
         foreach (string t in targets)
         {

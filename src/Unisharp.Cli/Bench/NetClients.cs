@@ -7,10 +7,19 @@ namespace Unisharp.Cli.Bench;
 /// <summary>
 /// The bench's load: N clients, each on its own thread in the peer namespace, connect at once, send their bytes
 /// of zeros, close their side and wait for the server to close its own (so every byte has been read).
-/// The same clients drive every target.
+/// The same clients drive every target. <see cref="Nc"/> is the other client, bench/net/run.py's: one
+/// <c>dd if=/dev/zero | nc -N</c> pipeline per client, whose own cost (a pipe, two processes) is part of the load.
 /// </summary>
 internal static class NetClients
 {
+    /// <summary>The bench's own clients: a thread each, socket sends of 1 MiB from memory.</summary>
+    public const string Socket = "socket";
+
+    /// <summary><c>dd | nc -N</c> per client, as bench/net/run.py.</summary>
+    public const string Nc = "nc";
+
+    public static readonly string[] Kinds = [Socket, Nc];
+
     private static readonly byte[] s_zeros = new byte[1 << 20];
 
     private static void Abort(Socket? socket)
@@ -120,6 +129,72 @@ internal static class NetClients
             finally
             {
                 sockets[i]?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// N <c>dd if=/dev/zero bs=B count=C iflag=fullblock | nc -N ADDRESS PORT</c> pipelines in <paramref name="ns"/>,
+    /// started at once; the time is from the first start to the last exit (nc -N returns once the server has closed).
+    /// The bytes are what dd was asked to send when every pipeline succeeded; the sink's count is the check.
+    /// </summary>
+    public static async Task<Outcome> RunNcAsync(string ns, IPEndPoint server, int clients, long bytesPerClient, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        long block = bytesPerClient % (64L << 20) == 0 ? 64L << 20 : bytesPerClient % (1L << 20) == 0 ? 1L << 20 : bytesPerClient % 1024 == 0 ? 1024 : 1;
+        string pipeline = $"dd if=/dev/zero bs={block} count={bytesPerClient / block} iflag=fullblock status=none | nc -N {server.Address} {server.Port}";
+        var processes = new Process[clients];
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(timeout);
+        long first = Stopwatch.GetTimestamp();
+        try
+        {
+            for (int i = 0; i < clients; i++)
+            {
+                var start = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+                foreach (string argument in (string[])["netns", "exec", ns, "sh", "-c", pipeline])
+                {
+                    start.ArgumentList.Add(argument);
+                }
+                processes[i] = Process.Start(start) ?? throw new CliException("cannot start ip netns exec");
+            }
+            var errors = processes.Select(p => p.StandardError.ReadToEndAsync(bounded.Token)).ToArray();
+            foreach (var process in processes)
+            {
+                _ = process.StandardOutput.ReadToEndAsync(bounded.Token);
+            }
+            await Task.WhenAll(processes.Select(p => p.WaitForExitAsync(bounded.Token))).ConfigureAwait(false);
+            long last = Stopwatch.GetTimestamp();
+            for (int i = 0; i < clients; i++)
+            {
+                if (processes[i].ExitCode != 0)
+                {
+                    string message = (await errors[i].ConfigureAwait(false)).Trim().ReplaceLineEndings(" ");
+                    return new Outcome(0, TimeSpan.Zero, $"client {i}: dd | nc exit {processes[i].ExitCode}: {message}");
+                }
+            }
+            return new Outcome(clients * bytesPerClient, Stopwatch.GetElapsedTime(first, last), null);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new Outcome(0, TimeSpan.Zero, $"timeout after {timeout.TotalSeconds:0} s");
+        }
+        finally
+        {
+            foreach (var process in processes)
+            {
+                if (process is null)
+                {
+                    continue;
+                }
+                try
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+                catch (InvalidOperationException)
+                {
+                    // Already ended.
+                }
+                process.Dispose();
             }
         }
     }

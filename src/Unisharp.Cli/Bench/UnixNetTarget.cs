@@ -22,7 +22,7 @@ internal sealed class UnixNetTarget(bool direct) : INetBenchTarget
         return null;
     }
 
-    public IReadOnlyList<string> Command(string tap, string address, int port)
+    public IReadOnlyList<string> Command(string tap, string ns, string address, int port)
     {
         string artifact = _artifact ?? throw new InvalidOperationException("not prepared");
         return direct
