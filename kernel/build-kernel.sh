@@ -2,31 +2,38 @@
 # Builds the Unisharp microVM kernel from Debian's linux-source package and prints the directory that
 # holds it (bzImage for QEMU -M pc, vmlinux for PVH boot on -M microvm and Firecracker).
 #
-#   kernel/build-kernel.sh [--arch x86_64] [--jobs N] [--force | --cached]
+#   kernel/build-kernel.sh [--arch x86_64] [--jobs N] [--tree DIR] [--force | --cached]
 #
 # --cached only prints the directory when that kernel is already built, and exits with 3 when it is not.
+# --tree DIR builds in DIR/<arch> (unpacked there when empty) and keeps it, so that the next build after a
+# change to the fragment recompiles only what the change touches (for working on the fragment); without it
+# the source is unpacked into the cache and removed after the build.
+# The vmlinux is shipped compacted (compact-vmlinux.c: no symbols, no 2 MiB alignment padding in the file);
+# vmlinux.full beside it is the linker's output, with its symbols (nm --size-sort -S).
 #
 # The kernel is cached under ${XDG_CACHE_HOME:-$HOME/.cache}/unisharp/kernel/<hash>/, where <hash> covers
-# the Kconfig fragment, the kernel source package and this script's recipe version: it is rebuilt only
-# when one of those changes.
-# Needs (Debian): linux-source-6.1 flex bison bc libelf-dev libssl-dev (and make, gcc).
+# the Kconfig fragment, compact-vmlinux.c, the kernel source package and this script's recipe version: it is
+# rebuilt only when one of those changes.
+# Needs (Debian): linux-source-6.1 flex bison bc lz4 libelf-dev libssl-dev (and make, gcc).
 # Each architecture has its own fragment, kernel/unisharp-<arch>.config; arm64 is a follow-up.
 set -euo pipefail
 
 # Bump when the way the kernel is built changes (not for comments), so cached kernels are rebuilt.
-recipe=1
+recipe=2
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 arch=x86_64
 jobs="$(nproc 2>/dev/null || echo 2)"
 force=0
 cached_only=0
+tree=""
 while (($# > 0)); do
   case "$1" in
     --arch) arch="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
+    --tree) tree="$2"; shift 2 ;;
     --force) force=1; shift ;;
     --cached) cached_only=1; shift ;;
-    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-kernel: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -42,14 +49,14 @@ esac
 
 tarball="$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1 || true)"
 [[ -n "$tarball" ]] || fail "Debian's kernel source is missing: apt-get install linux-source-6.1"
-for tool in make gcc flex bison bc; do
-  command -v "$tool" >/dev/null || fail "'$tool' is missing: apt-get install build-essential flex bison bc libelf-dev libssl-dev"
+for tool in make gcc flex bison bc lz4; do
+  command -v "$tool" >/dev/null || fail "'$tool' is missing: apt-get install build-essential flex bison bc lz4 libelf-dev libssl-dev"
 done
 [[ -f /usr/include/libelf.h ]] || fail "libelf headers are missing: apt-get install libelf-dev"
 [[ -f /usr/include/openssl/ssl.h ]] || fail "OpenSSL headers are missing: apt-get install libssl-dev"
 
 source_id="$(basename "$tarball") $(stat -c '%s %Y' "$tarball")"
-hash="$( { cat "$fragment"; echo "$arch $source_id recipe $recipe"; } | sha256sum | cut -c1-16)"
+hash="$( { cat "$fragment" "$here/compact-vmlinux.c"; echo "$arch $source_id recipe $recipe"; } | sha256sum | cut -c1-16)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/unisharp/kernel/$hash"
 out="$cache/$arch"
 
@@ -62,11 +69,18 @@ if [[ $cached_only -eq 1 ]]; then
   exit 3
 fi
 
-work="$cache/build"
-rm -rf "$work" "$out"
+if [[ -n "$tree" ]]; then
+  work="$(mkdir -p "$tree/$arch" && cd "$tree/$arch" && pwd)"
+else
+  work="$cache/build"
+  rm -rf "$work"
+fi
+rm -rf "$out"
 mkdir -p "$work" "$out"
-echo "build-kernel: unpacking $(basename "$tarball") into $work" >&2
-tar -xf "$tarball" -C "$work" --strip-components=1
+if [[ ! -f "$work/Makefile" ]]; then
+  echo "build-kernel: unpacking $(basename "$tarball") into $work" >&2
+  tar -xf "$tarball" -C "$work" --strip-components=1
+fi
 
 cd "$work"
 log="$cache/build.log"
@@ -78,10 +92,12 @@ args=()
 while IFS= read -r line; do
   if [[ "$line" =~ ^CONFIG_([A-Za-z0-9_]+)=y$ ]]; then
     args+=(-e "${BASH_REMATCH[1]}")
+  elif [[ "$line" =~ ^CONFIG_([A-Za-z0-9_]+)=([0-9]+)$ ]]; then
+    args+=(--set-val "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}")
   elif [[ "$line" =~ ^#\ CONFIG_([A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
     args+=(-d "${BASH_REMATCH[1]}")
   elif [[ -n "$line" && ! "$line" =~ ^# ]]; then
-    fail "$fragment: cannot read line '$line' (expected CONFIG_X=y or '# CONFIG_X is not set')"
+    fail "$fragment: cannot read line '$line' (expected CONFIG_X=y, CONFIG_X=NUMBER or '# CONFIG_X is not set')"
   fi
 done < "$fragment"
 scripts/config --file .config "${args[@]}"
@@ -93,6 +109,8 @@ bad=()
 while IFS= read -r line; do
   if [[ "$line" =~ ^CONFIG_([A-Za-z0-9_]+)=y$ ]]; then
     grep -qx "CONFIG_${BASH_REMATCH[1]}=y" .config || bad+=("CONFIG_${BASH_REMATCH[1]} should be y but is $(grep -E "^(# )?CONFIG_${BASH_REMATCH[1]}[= ]" .config || echo 'absent')")
+  elif [[ "$line" =~ ^CONFIG_([A-Za-z0-9_]+)=([0-9]+)$ ]]; then
+    grep -qx "$line" .config || bad+=("CONFIG_${BASH_REMATCH[1]} should be ${BASH_REMATCH[2]} but is $(grep -E "^(# )?CONFIG_${BASH_REMATCH[1]}[= ]" .config || echo 'absent')")
   elif [[ "$line" =~ ^#\ CONFIG_([A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
     if grep -qE "^CONFIG_${BASH_REMATCH[1]}=[ym]" .config; then bad+=("CONFIG_${BASH_REMATCH[1]} should be off but is on"); fi
   fi
@@ -120,9 +138,14 @@ done
 wait "$make_pid" || { tail -n 30 "$log" >&2; fail "the kernel build failed; see $log"; }
 echo "build-kernel: built in $((SECONDS - start)) s" >&2
 
+# PVH loaders copy the vmlinux's segments as they are in the file: megabytes of padding and the symbol table.
+gcc -O2 -o compact-vmlinux "$here/compact-vmlinux.c" >>"$log" 2>&1 || fail "compiling compact-vmlinux failed; see $log"
+./compact-vmlinux vmlinux vmlinux.compact >>"$log" 2>&1 || fail "compact-vmlinux failed; see $log"
 cp "$image" "$out/"
-cp vmlinux "$out/vmlinux"
+cp vmlinux.compact "$out/vmlinux"
+cp vmlinux "$out/vmlinux.full"
 cp .config "$out/config"
 cd "$cache"
-rm -rf "$work"
+[[ -n "$tree" ]] || rm -rf "$work"
+echo "build-kernel: $(basename "$image") $(stat -c %s "$out/$(basename "$image")") bytes, vmlinux $(stat -c %s "$out/vmlinux") bytes" >&2
 echo "$out"

@@ -12,9 +12,9 @@ public sealed class BootTests(HelloImageFixture hello, ITestOutputHelper output)
 
     private static string Kernel(string file) => Path.Combine(BootFactAttribute.KernelDirectory.Value!, file);
 
-    private async Task<QemuBoot.Result> BootAsync(string machine, string kernel, string bootArguments)
+    private async Task<QemuBoot.Result> BootAsync(string machine, string kernel, string bootArguments, string? initrd = null)
     {
-        var result = await QemuBoot.RunAsync(machine, kernel, hello.Initrd, $"console=ttyS0 panic=-1 quiet {bootArguments}", "Hello", s_timeout);
+        var result = await QemuBoot.RunAsync(machine, kernel, initrd ?? hello.Initrd, $"console=ttyS0 panic=-1 quiet {bootArguments}", "Hello", s_timeout);
         output.WriteLine($"-M {machine}: first 'Hello' after {result.FirstLineAfter?.TotalSeconds:0.00} s, exit status {result.ExitStatus} after {result.Elapsed.TotalSeconds:0.00} s");
         output.WriteLine(result.Output);
         Assert.False(result.TimedOut, $"QEMU did not stop within {s_timeout.TotalSeconds} s:\n{result.Output}");
@@ -52,6 +52,16 @@ public sealed class BootTests(HelloImageFixture hello, ITestOutputHelper output)
     public async Task Boot_MicrovmWithPvhVmlinux_PrintsFourHellosAndExitsZero()
     {
         var result = await BootAsync("microvm", Kernel("vmlinux"), $"{TscFrequencyArgument()} --interval-ms=10");
+
+        Assert.Equal(4, CountLines(result.Output, "Hello"));
+        Assert.Equal(0, result.GuestExitCode);
+    }
+
+    /// <summary>The kernel unpacks the initramfs our LZ4 compressor wrote (the faster format to boot).</summary>
+    [BootFact]
+    public async Task Boot_MicrovmWithLz4Initramfs_PrintsFourHellosAndExitsZero()
+    {
+        var result = await BootAsync("microvm", Kernel("vmlinux"), $"{TscFrequencyArgument()} reboot=k pci=off --interval-ms=10", hello.Lz4Initrd);
 
         Assert.Equal(4, CountLines(result.Output, "Hello"));
         Assert.Equal(0, result.GuestExitCode);

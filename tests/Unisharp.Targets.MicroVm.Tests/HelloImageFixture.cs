@@ -9,18 +9,33 @@ namespace Unisharp.Targets.MicroVm.Tests;
 /// </summary>
 public sealed class HelloImageFixture
 {
-    private readonly Lazy<string> _initrd = new(Build);
+    private static readonly string s_work = Path.Combine(Path.GetTempPath(), "unisharp-microvm-tests");
+    private readonly Lazy<string> _executable = new(Executable);
+    private readonly Lazy<string> _initrd;
+    private readonly Lazy<string> _lz4Initrd;
+
+    public HelloImageFixture()
+    {
+        _initrd = new(() => Build(InitramfsFormat.Gzip, "hello-initrd.gz"));
+        _lz4Initrd = new(() => Build(InitramfsFormat.Lz4, "hello-initrd.lz4"));
+    }
 
     /// <summary>The initramfs image (gzip), built on first use.</summary>
     public string Initrd => _initrd.Value;
 
-    private static string Build()
+    /// <summary>The same initramfs compressed with LZ4 (our own compressor), built on first use.</summary>
+    public string Lz4Initrd => _lz4Initrd.Value;
+
+    private static string Executable()
     {
-        string work = Path.Combine(Path.GetTempPath(), "unisharp-microvm-tests");
-        Directory.CreateDirectory(work);
-        string executable = Environment.GetEnvironmentVariable("UNISHARP_MICROVM_HELLO") is { Length: > 0 } given ? given : Publish(work);
-        string initrd = Path.Combine(work, "hello-initrd.gz");
-        new InitramfsBuilder(executable).WriteTo(initrd);
+        Directory.CreateDirectory(s_work);
+        return Environment.GetEnvironmentVariable("UNISHARP_MICROVM_HELLO") is { Length: > 0 } given ? given : Publish(s_work);
+    }
+
+    private string Build(InitramfsFormat format, string name)
+    {
+        string initrd = Path.Combine(s_work, name);
+        new InitramfsBuilder(_executable.Value) { Format = format }.WriteTo(initrd);
         return initrd;
     }
 

@@ -1,4 +1,5 @@
 using Unisharp.Cli.Images;
+using Unisharp.Testing;
 
 namespace Unisharp.Targets.MicroVm.Tests;
 
@@ -131,5 +132,92 @@ public sealed class InitramfsBuilderTests
         Assert.Contains("init", names);
         Assert.Contains("dev/console", names);
         Assert.Contains(names, n => n.EndsWith("libc.so.6", StringComparison.Ordinal));
+    }
+
+    /// <summary>Our LZ4 legacy frames, unpacked by the lz4 tool: edge cases of the format and an initramfs.</summary>
+    [Lz4Fact]
+    public void Lz4Compress_VariedInputs_Lz4ToolRestoresEachExactly()
+    {
+        var random = new Random(5);
+        byte[] noise = new byte[100_000];
+        random.NextBytes(noise);
+        // Over 8 MiB, so it spans two blocks; repetitive with distances near and beyond the 64 KiB window.
+        byte[] large = new byte[Lz4Legacy.BlockSize + 300_000];
+        for (int i = 0; i < large.Length; i += 4096)
+        {
+            random.NextBytes(large.AsSpan(i, Math.Min(512, large.Length - i)));
+        }
+        using var archive = new MemoryStream();
+        new InitramfsBuilder(DynamicExecutable).WriteArchive(archive);
+        var inputs = new (string Name, byte[] Data)[]
+        {
+            ("empty", []),
+            ("one byte", [42]),
+            ("twelve bytes", "abcdabcdabcd"u8.ToArray()),
+            ("text", System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("the quick brown fox jumps over the lazy dog ", 40)))),
+            ("zeros", new byte[70_000]),
+            ("noise", noise),
+            ("large", large),
+            ("initramfs", archive.ToArray()),
+        };
+        string work = Directory.CreateTempSubdirectory("unisharp-lz4-").FullName;
+        try
+        {
+            foreach (var (name, data) in inputs)
+            {
+                string compressed = Path.Combine(work, "in.lz4"), restored = Path.Combine(work, "out");
+                using (var file = File.Create(compressed))
+                {
+                    Lz4Legacy.Compress(data, file);
+                }
+                var result = HostCommand.Run("lz4", ["-d", "-f", "-q", compressed, restored], TimeSpan.FromSeconds(60));
+
+                Assert.True(result.ExitCode == 0, $"{name}: lz4 -d failed: {result.Stderr}");
+                Assert.True(data.AsSpan().SequenceEqual(File.ReadAllBytes(restored)), $"{name}: lz4 -d gave other bytes");
+            }
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>The hash chains find matches about as well as lz4's high-compression mode (lz4 -l -9).</summary>
+    [Lz4Fact]
+    public void WriteTo_Lz4_WithinFivePercentOfLz4Nine()
+    {
+        string work = Directory.CreateTempSubdirectory("unisharp-lz4-").FullName;
+        try
+        {
+            string raw = Path.Combine(work, "initramfs.cpio"), theirs = Path.Combine(work, "theirs.lz4");
+            var builder = new InitramfsBuilder(DynamicExecutable) { Format = InitramfsFormat.Lz4 };
+            using (var file = File.Create(raw))
+            {
+                builder.WriteArchive(file);
+            }
+            long ours = builder.WriteTo(Path.Combine(work, "ours.lz4"));
+            var result = HostCommand.Run("lz4", ["-l", "-9", "-f", "-q", raw, theirs], TimeSpan.FromSeconds(120));
+            Assert.Equal(0, result.ExitCode);
+            long reference = new FileInfo(theirs).Length;
+
+            Assert.True(ours <= reference * 105 / 100, $"ours {ours} bytes, lz4 -l -9 {reference} bytes");
+            Assert.True(ours < new FileInfo(raw).Length * 3 / 4, $"ours {ours} bytes for {new FileInfo(raw).Length} bytes of archive");
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+}
+
+/// <summary>A test that checks our LZ4 frames with the lz4 tool (Debian package lz4); skipped without it.</summary>
+internal sealed class Lz4FactAttribute : FactAttribute
+{
+    public Lz4FactAttribute()
+    {
+        if (RepositoryPaths.FindTool("lz4") is null)
+        {
+            Skip = "needs the lz4 tool (apt-get install lz4)";
+        }
     }
 }

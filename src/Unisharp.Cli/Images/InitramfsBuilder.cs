@@ -6,7 +6,7 @@ namespace Unisharp.Cli.Images;
 /// Makes the initramfs of a microVM image: the app's NativeAOT executable as <c>/init</c> (the kernel runs it
 /// as PID 1), the interpreter and shared libraries it needs at their usual paths, <c>/dev/console</c> (so
 /// the kernel can give init its standard streams before anything is mounted) and the empty mount points
-/// <c>/dev</c>, <c>/proc</c>, <c>/sys</c> and <c>/tmp</c>; as a gzip-compressed newc cpio archive.
+/// <c>/dev</c>, <c>/proc</c>, <c>/sys</c> and <c>/tmp</c>; as a newc cpio archive, compressed with gzip or LZ4.
 /// </summary>
 /// <remarks>
 /// The libraries are found from the executable's ELF headers (<see cref="ElfDependencies"/>), as ld.so finds
@@ -26,6 +26,9 @@ public sealed class InitramfsBuilder
 
     /// <summary>The gzip level; <see cref="CompressionLevel.Optimal"/> by default.</summary>
     public CompressionLevel Compression { get; init; } = CompressionLevel.Optimal;
+
+    /// <summary>gzip (the default) or LZ4, which the kernel unpacks much faster.</summary>
+    public InitramfsFormat Format { get; init; } = InitramfsFormat.Gzip;
 
     /// <summary>Where to look for shared libraries; <see cref="ElfDependencies.DefaultLibraryDirectories"/> when null.</summary>
     public IReadOnlyList<string>? LibraryDirectories { get; init; }
@@ -70,6 +73,13 @@ public sealed class InitramfsBuilder
     /// <summary>Writes the compressed image to <paramref name="output"/>, which is left open.</summary>
     public void WriteTo(Stream output)
     {
+        if (Format == InitramfsFormat.Lz4)
+        {
+            using var archive = new MemoryStream();
+            WriteArchive(archive);
+            Lz4Legacy.Compress(archive.GetBuffer().AsSpan(0, (int)archive.Length), output);
+            return;
+        }
         using var gzip = new GZipStream(output, Compression, leaveOpen: true);
         WriteArchive(gzip);
     }

@@ -74,7 +74,9 @@ internal static unsafe class GuestSystem
         {
             WritePort(DebugExitPort, (byte)exitCode);
         }
-        Libc.Reboot(rebootToStop ? Libc.RB_AUTOBOOT : Libc.RB_POWER_OFF);
+        // Our kernel has no ACPI, hence no power-off (it would halt and leave QEMU running when the isa-debug-exit
+        // device is missing): it stops with a reset, which QEMU's -no-reboot and Firecracker turn into the VM's end.
+        Libc.Reboot(rebootToStop || !Directory.Exists("/sys/firmware/acpi") ? Libc.RB_AUTOBOOT : Libc.RB_POWER_OFF);
         // Only reached when the kernel refused (no permission, which init always has): halt here
         // rather than exit, which would panic the kernel.
         Console.Error.WriteLine($"unisharp: power-off failed: {Libc.ErrorText(Marshal.GetLastPInvokeError())}");
