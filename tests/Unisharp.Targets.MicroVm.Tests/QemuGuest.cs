@@ -55,7 +55,7 @@ internal sealed class QemuGuest : IAsyncDisposable
     {
         var arguments = new List<string>
         {
-            "-M", machine, "-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
+            "-M", machine == "microvm" ? "microvm,acpi=off" : machine, "-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
             "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-netdev", $"tap,id=n0,ifname={tap},script=no,downscript=no{(offload ? "" : ",vnet_hdr=off")}",
             // -M pc has PCI (romfile= skips the iPXE boot ROM); -M microvm only virtio-mmio, announced to the

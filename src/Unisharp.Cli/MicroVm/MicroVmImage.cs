@@ -33,7 +33,8 @@ internal sealed class MicroVmImage(string directory, string target)
     {
         System.IO.Directory.CreateDirectory(Directory);
         File.Copy(kernel.For(Target), Kernel, overwrite: true);
-        return new InitramfsBuilder(executable).WriteTo(Initrd);
+        // LZ4: a little bigger than gzip, but the kernel unpacks it in well under half the time (most of a TCG boot's /init wait).
+        return new InitramfsBuilder(executable) { Format = InitramfsFormat.Lz4 }.WriteTo(Initrd);
     }
 
     /// <summary>Writes <c>cmdline</c>, <c>launch.sh</c> and, for firecracker, <c>firecracker.json</c> for <paramref name="launch"/>.</summary>

@@ -114,7 +114,7 @@ internal sealed record MicroVmLaunch
         string bus = IsMicrovm ? "device" : "pci";
         var arguments = new List<string>
         {
-            "-M", IsMicrovm ? "microvm" : "pc",
+            "-M", IsMicrovm ? "microvm,acpi=off" : "pc",
             "-accel", Accelerator,
             "-m", MemoryMib.ToString(CultureInfo.InvariantCulture),
             "-smp", Cpus.ToString(CultureInfo.InvariantCulture),
