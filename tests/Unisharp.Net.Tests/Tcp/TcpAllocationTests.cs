@@ -17,34 +17,56 @@ public class TcpAllocationTests
             Log = new Logger(LogLevel.Quiet),
         }, new TcpSettings());
 
+    /// <summary>Two manual stacks on a cable, one connection established between them, stepped 1 ms at a time.</summary>
+    private sealed class Connected
+    {
+        private Instant _now = Instant.FromMilliseconds(10_000);
+
+        public required DirectStack A { get; init; }
+
+        public required DirectStack B { get; init; }
+
+        public TcpSocket Client { get; private set; } = null!;
+
+        public TcpSocket Server { get; private set; } = null!;
+
+        public void Step()
+        {
+            _now += Duration.FromMilliseconds(1);
+            A.Poll(_now);
+            B.Poll(_now);
+        }
+
+        /// <summary>Connects A to a listener on B, port 80; <paramref name="macByte"/> keeps each test's MACs apart.</summary>
+        public static Connected Create(byte macByte, ulong seedA, ulong seedB)
+        {
+            var (deviceA, deviceB) = CableDevice.CreatePair(MacAddress.Parse($"02:00:00:00:06:{macByte:x2}"), MacAddress.Parse($"02:00:00:00:06:{macByte + 1:x2}"));
+            var pair = new Connected { A = Stack(deviceA, "198.18.0.1/24", seedA), B = Stack(deviceB, "198.18.0.2/24", seedB) };
+            TcpListenerCore listener;
+            lock (pair.B.TcpLayer.Lock)
+            {
+                listener = pair.B.TcpLayer.Listen(80, 4);
+            }
+            lock (pair.A.TcpLayer.Lock)
+            {
+                pair.Client = pair.A.TcpLayer.Connect(new Ipv4Endpoint(pair.B.Address, 80));
+            }
+            for (int i = 0; i < 2000 && listener.Accepted.Count == 0; i++)
+            {
+                pair.Step();
+            }
+            Assert.Single(listener.Accepted);
+            pair.Server = listener.Accepted.Dequeue();
+            return pair;
+        }
+    }
+
     [Fact]
     public void Poll_BulkTransferSteadyState_AllocatesNothing()
     {
-        var (deviceA, deviceB) = CableDevice.CreatePair(MacAddress.Parse("02:00:00:00:06:0a"), MacAddress.Parse("02:00:00:00:06:0b"));
-        var a = Stack(deviceA, "198.18.0.1/24", 1);
-        var b = Stack(deviceB, "198.18.0.2/24", 2);
-        var now = Instant.FromMilliseconds(10_000);
-        void Step()
-        {
-            now += Duration.FromMilliseconds(1);
-            a.Poll(now);
-            b.Poll(now);
-        }
-        TcpListenerCore listener;
-        TcpSocket client;
-        lock (b.TcpLayer.Lock)
-        {
-            listener = b.TcpLayer.Listen(80, 4);
-        }
-        lock (a.TcpLayer.Lock)
-        {
-            client = a.TcpLayer.Connect(new Ipv4Endpoint(b.Address, 80));
-        }
-        for (int i = 0; i < 20 && listener.Accepted.Count == 0; i++)
-        {
-            Step();
-        }
-        var server = listener.Accepted.Dequeue();
+        var pair = Connected.Create(0x0a, seedA: 1, seedB: 2);
+        var (a, b, client, server) = (pair.A, pair.B, pair.Client, pair.Server);
+        void Step() => pair.Step();
         byte[] chunk = new byte[32 * 1024];
         byte[] sink = new byte[64 * 1024];
         long received = 0;
@@ -86,35 +108,13 @@ public class TcpAllocationTests
     [Fact]
     public void ReadWriteAsync_BulkTransferSteadyState_AllocatesNothing()
     {
-        var (deviceA, deviceB) = CableDevice.CreatePair(MacAddress.Parse("02:00:00:00:06:1a"), MacAddress.Parse("02:00:00:00:06:1b"));
-        var a = Stack(deviceA, "198.18.0.1/24", 3);
-        var b = Stack(deviceB, "198.18.0.2/24", 4);
-        var now = Instant.FromMilliseconds(10_000);
-        void Step()
-        {
-            now += Duration.FromMilliseconds(1);
-            a.Poll(now);
-            b.Poll(now);
-        }
-        TcpListenerCore listener;
-        TcpSocket clientSocket;
-        lock (b.TcpLayer.Lock)
-        {
-            listener = b.TcpLayer.Listen(80, 4);
-        }
-        lock (a.TcpLayer.Lock)
-        {
-            clientSocket = a.TcpLayer.Connect(new Ipv4Endpoint(b.Address, 80));
-        }
-        for (int i = 0; i < 2000 && listener.Accepted.Count == 0; i++)
-        {
-            Step();
-        }
-        Assert.Single(listener.Accepted);
+        var pair = Connected.Create(0x1a, seedA: 3, seedB: 4);
+        var (a, b) = (pair.A, pair.B);
+        void Step() => pair.Step();
         // The connections' async faces, as the listener and ConnectAsync hand them out.
         var clock = new SystemClock();
-        var client = new DirectTcpConnection(a.TcpLayer, clientSocket, static () => { }, clock);
-        var server = new DirectTcpConnection(b.TcpLayer, listener.Accepted.Dequeue(), static () => { }, clock);
+        var client = new DirectTcpConnection(a.TcpLayer, pair.Client, static () => { }, clock);
+        var server = new DirectTcpConnection(b.TcpLayer, pair.Server, static () => { }, clock);
         using var stop = new CancellationTokenSource();
         long received = 0;
         long written = 0;
