@@ -3,6 +3,7 @@ using Unisharp.Hosting;
 using Unisharp.Logging;
 using Unisharp.Net.Iface;
 using static Unisharp.Net.Tests.Core.InterfaceFixture;
+using Unisharp.Testing;
 
 namespace Unisharp.Net.Tests.Core;
 
@@ -28,20 +29,8 @@ public class AllocationTests
             }
             iface.Poll(now);
         }
-        for (int i = 0; i < 100; i++)
-        {
-            Round();
-        }
-
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
-        {
-            Round();
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        Assert.Equal(0, allocated);
-        Assert.Equal(1100 * 16, iface.Stats.UdpDatagramsSent);
+        SteadyState.AssertAllocatesNothing(Round, warmup: 100, rounds: 1000);
+        Assert.Equal(3100 * 16, iface.Stats.UdpDatagramsSent);
         Assert.Equal(0, iface.Stats.TotalDropped);
     }
 }

@@ -2,6 +2,7 @@ using Unisharp.Devices;
 using Unisharp.Hosting;
 using Unisharp.Logging;
 using Unisharp.Net.Tcp;
+using Unisharp.Testing;
 
 namespace Unisharp.Net.Tests.Tcp;
 
@@ -87,22 +88,20 @@ public class TcpAllocationTests
             }
             Step();
         }
-        for (int i = 0; i < 200; i++)
+        long receivedBefore = 0;
+        int rounds = 0;
+        void Measured()
         {
+            if (rounds++ == 200)
+            {
+                receivedBefore = received;
+            }
             Round();
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        long receivedBefore = received;
-        for (int i = 0; i < 2000; i++)
-        {
-            Round();
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
+        SteadyState.AssertAllocatesNothing(Measured, warmup: 200, rounds: 1000);
         Assert.Equal(TcpState.Established, client.State);
-        Assert.True(received - receivedBefore > 2000L * 16 * 1024, $"only {received - receivedBefore} bytes moved");
-        Assert.Equal(0, allocated);
+        Assert.True(received - receivedBefore > 3000L * 16 * 1024, $"only {received - receivedBefore} bytes moved");
     }
 
     [Fact]
@@ -145,38 +144,11 @@ public class TcpAllocationTests
             Step();
         }
 
-        using var ticks = new AllocListener();
-        long before = GC.GetAllocatedBytesForCurrentThread();
         long receivedBefore = received;
-        for (int i = 0; i < 3000; i++)
-        {
-            Step();
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        SteadyState.AssertAllocatesNothing(Step, warmup: 0, rounds: 1000);
 
         Assert.False(reading.IsCompleted);
         Assert.False(writing.IsCompleted);
         Assert.True(received - receivedBefore > 3000L * 16 * 1024, $"only {received - receivedBefore} bytes moved");
-        Assert.True(allocated == 0, $"{allocated} bytes: {string.Join(", ", ticks.Types)}");
-    }
-
-    private sealed class AllocListener : System.Diagnostics.Tracing.EventListener
-    {
-        public List<string> Types { get; } = [];
-        protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
-        {
-            if (source.Name == "Microsoft-Windows-DotNETRuntime")
-            {
-                EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)1);
-            }
-        }
-        protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
-        {
-            if (e.EventName?.StartsWith("GCAllocationTick") == true && e.Payload is { } p)
-            {
-                int i = e.PayloadNames!.IndexOf("TypeName");
-                lock (Types) { Types.Add(i >= 0 ? p[i]?.ToString() ?? "?" : "?"); }
-            }
-        }
     }
 }

@@ -2,6 +2,7 @@ using Unisharp.Devices;
 using Unisharp.Hosting;
 using Unisharp.Logging;
 using Unisharp.Net.Tcp;
+using Unisharp.Testing;
 
 namespace Unisharp.Net.Tests.Tcp;
 
@@ -152,22 +153,21 @@ public class TcpOffloadTests
             }
             pair.Step();
         }
-        for (int i = 0; i < 200; i++)
+        long receivedBefore = 0;
+        long largeBefore = 0;
+        int rounds = 0;
+        void Measured()
         {
+            if (rounds++ == 200)
+            {
+                receivedBefore = received;
+                largeBefore = pair.DeviceA.LargeFramesSent;
+            }
             Round();
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        long receivedBefore = received;
-        long largeBefore = pair.DeviceA.LargeFramesSent;
-        for (int i = 0; i < 1000; i++)
-        {
-            Round();
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        Assert.True(received - receivedBefore > 1000L * 32 * 1024, $"only {received - receivedBefore} bytes moved");
-        Assert.True(pair.DeviceA.LargeFramesSent - largeBefore > 500, "the steady state did not use large segments");
-        Assert.Equal(0, allocated);
+        SteadyState.AssertAllocatesNothing(Measured, warmup: 200, rounds: 1000);
+        Assert.True(received - receivedBefore > 3000L * 32 * 1024, $"only {received - receivedBefore} bytes moved");
+        Assert.True(pair.DeviceA.LargeFramesSent - largeBefore > 1500, "the steady state did not use large segments");
     }
 }

@@ -1,5 +1,6 @@
 using Unisharp.Devices;
 using Unisharp.Devices.Middleware;
+using Unisharp.Testing;
 
 namespace Unisharp.Tests.Middleware;
 
@@ -359,19 +360,7 @@ public sealed class FaultInjectorDeviceTests
         var frame = TestFrames.Numbered(1, 1000);
         var buffer = new byte[1518];
         // Long enough to reach the most frames held at once: buffers and queues grow to that, then stay.
-        for (int i = 0; i < 20_000; i++)
-        {
-            Exchange();
-        }
-
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++)
-        {
-            Exchange();
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        Assert.Equal(0, allocated);
+        SteadyState.AssertAllocatesNothing(Exchange, warmup: 20_000, rounds: 10_000);
 
         void Exchange()
         {
