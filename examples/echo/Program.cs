@@ -37,9 +37,8 @@ static async Task AcceptLoop(UnikernelContext ctx, ushort port, int limit)
         var connection = await listener.AcceptAsync(ctx.Stopping);
         if (accepted == limit)
         {
+            // Echo closes with a lingering close: everything echoed has been acknowledged when it returns.
             await Echo(ctx, connection);
-            // The stack has no "wait until closed" yet: a moment for our FIN and the peer's last ACK.
-            await Task.Delay(200, ctx.Stopping);
             ctx.Log.Info("echo", $"echoed {limit} connection(s): exiting");
             return;
         }
@@ -53,6 +52,7 @@ static async Task Echo(UnikernelContext ctx, ITcpConnection connection)
     ctx.Log.Debug("echo", $"connection from {remote}");
     byte[] buffer = new byte[16 * 1024];
     long total = 0;
+    bool delivered = false;
     try
     {
         await using (connection)
@@ -63,14 +63,17 @@ static async Task Echo(UnikernelContext ctx, ITcpConnection connection)
                 await connection.WriteAsync(buffer.AsMemory(0, n), ctx.Stopping);
                 total += n;
             }
-            await connection.ShutdownWriteAsync(ctx.Stopping);
+            // Our FIN after the echoed bytes, and a wait until the peer has acknowledged all of it.
+            delivered = await connection.CloseAsync(TimeSpan.FromSeconds(10), ctx.Stopping);
         }
     }
     catch (Exception e) when (e is NetworkException or OperationCanceledException)
     {
         ctx.Log.Debug("echo", $"{remote}: {e.Message}");
     }
-    ctx.Log.Info("echo", $"{remote}: echoed {total} bytes");
+    ctx.Log.Info("echo", delivered
+        ? $"{remote}: echoed {total} bytes"
+        : $"{remote}: echoed {total} bytes, not all of them acknowledged");
 }
 
 static async Task UdpLoop(UnikernelContext ctx, ushort port)

@@ -39,4 +39,18 @@ public sealed class MicroVmLaunchTests
         // Firecracker's card cannot be told: the guest's word carries the choice into firecracker.json.
         Assert.Contains("unisharp.offload=off", launch.CommandLine(forFirecracker: true));
     }
+
+    [Theory]
+    [InlineData("qemu")]
+    [InlineData("firecracker")]
+    public void NoApicTimer_UnderTcg_OnTheCommandLineButNotInFirecrackersConfig(string target)
+    {
+        var launch = Launch(target, offload: true) with { NoApicTimer = true, TscKhz = 2_000_000 };
+
+        Assert.Contains("noapictimer", launch.KernelWords());
+        Assert.Contains(" noapictimer ", launch.QemuArguments()[launch.QemuArguments().ToList().IndexOf("-append") + 1]);
+        // Firecracker runs on KVM, whose APIC timer needs no calibration.
+        Assert.DoesNotContain("noapictimer", launch.CommandLine(forFirecracker: true));
+        Assert.DoesNotContain("noapictimer", (launch with { NoApicTimer = false }).KernelWords());
+    }
 }

@@ -182,9 +182,9 @@ public sealed class InitramfsBuilderTests
         }
     }
 
-    /// <summary>The hash chains find matches about as well as lz4's high-compression mode (lz4 -l -9).</summary>
+    /// <summary>The hash chains with lazy matching find matches about as well as lz4's high-compression mode (lz4 -l -9).</summary>
     [Lz4Fact]
-    public void WriteTo_Lz4_WithinFivePercentOfLz4Nine()
+    public void WriteTo_Lz4_WithinTwoPercentOfLz4Nine()
     {
         string work = Directory.CreateTempSubdirectory("unisharp-lz4-").FullName;
         try
@@ -200,7 +200,7 @@ public sealed class InitramfsBuilderTests
             Assert.Equal(0, result.ExitCode);
             long reference = new FileInfo(theirs).Length;
 
-            Assert.True(ours <= reference * 105 / 100, $"ours {ours} bytes, lz4 -l -9 {reference} bytes");
+            Assert.True(ours <= reference * 102 / 100, $"ours {ours} bytes, lz4 -l -9 {reference} bytes");
             Assert.True(ours < new FileInfo(raw).Length * 3 / 4, $"ours {ours} bytes for {new FileInfo(raw).Length} bytes of archive");
         }
         finally

@@ -67,6 +67,7 @@ internal static class MicroVmRunCommand
             Tap = tap,
             Debug = extras.Debug,
             TscKhz = accelerator == "tcg" ? MicroVmLaunch.HostTscKhz() : null,
+            NoApicTimer = accelerator == "tcg",
             BootArguments = bootArguments,
             Offload = extras.NetOffload != "off",
         };

@@ -57,8 +57,8 @@ internal sealed class MicroVmImage(string directory, string target)
     private string LaunchScript(MicroVmLaunch launch)
     {
         // The script's own paths, the accelerator and the TSC frequency are decided where it runs.
-        var portable = launch with { Kernel = "$here/" + KernelName, Initrd = "$here/" + InitrdName, Accelerator = "$accel", TscKhz = 1 };
-        string kernelWords = string.Join(' ', portable.KernelWords().Where(w => !w.StartsWith("tsc_early_khz=", StringComparison.Ordinal)));
+        var portable = launch with { Kernel = "$here/" + KernelName, Initrd = "$here/" + InitrdName, Accelerator = "$accel", TscKhz = null, NoApicTimer = false };
+        string kernelWords = string.Join(' ', portable.KernelWords());
         var text = new StringBuilder();
         text.Append("#!/bin/sh\n")
             .Append($"# Boots this {Target} image under QEMU, as 'unisharp run -t {Target}' does. The app's exit code becomes the script's.\n")
@@ -79,6 +79,8 @@ internal sealed class MicroVmImage(string directory, string target)
             .Append("# Under TCG the kernel calibrates the TSC against the PIT, slowly and, on microvm, now and then forever: tell it the rate.\n")
             .Append("tsc=\"$(awk -F: '/^cpu MHz/ { printf \"%d\", $2 * 1000; exit }' /proc/cpuinfo)\"\n")
             .Append("[ \"$accel\" = tcg ] && [ -n \"$tsc\" ] && kernel_words=\"$kernel_words tsc_early_khz=$tsc\"\n")
+            .Append("# TCG's CPU has no TSC-deadline timer, so the kernel would first time the APIC timer against the PIT: let the PIT tick.\n")
+            .Append("[ \"$accel\" = tcg ] && kernel_words=\"$kernel_words noapictimer\"\n")
             .Append("qemu-system-x86_64");
         var arguments = portable.QemuArguments();
         for (int i = 0; i < arguments.Count; i++)

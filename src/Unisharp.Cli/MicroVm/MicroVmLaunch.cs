@@ -8,7 +8,7 @@ namespace Unisharp.Cli.MicroVm;
 /// How one microVM is started: the kernel command line and QEMU's arguments for a target. <c>qemu</c> is
 /// QEMU's <c>pc</c> machine booting the bzImage, devices on virtio-pci; <c>firecracker</c> is QEMU's
 /// <c>microvm</c> machine booting the vmlinux through PVH, devices on virtio-mmio, the closest QEMU comes to
-/// Firecracker's device model. Both get QEMU's isa-debug-exit device, through which the guest runtime
+/// Firecracker's device model. Both start from qboot, QEMU's minimal firmware, which <c>microvm</c> has by default. Both get QEMU's isa-debug-exit device, through which the guest runtime
 /// hands over the app's exit code (QEMU then exits with <c>(code &lt;&lt; 1) | 1</c>).
 /// </summary>
 internal sealed record MicroVmLaunch
@@ -17,6 +17,12 @@ internal sealed record MicroVmLaunch
     public const string DebugExitDevice = "isa-debug-exit,iobase=0xf4,iosize=0x04";
 
     public const int DefaultMemoryMib = 256;
+
+    /// <summary>
+    /// qboot, the firmware QEMU ships for <c>microvm</c> (found in QEMU's data directory by name). On <c>pc</c> it
+    /// replaces SeaBIOS, which a kernel booted with <c>-kernel</c> does not need: 0.1–0.2 s less under TCG.
+    /// </summary>
+    public const string QbootFirmware = "bios-microvm.bin";
 
     public required string Target { get; init; }
 
@@ -53,6 +59,13 @@ internal sealed record MicroVmLaunch
     /// </summary>
     public long? TscKhz { get; init; }
 
+    /// <summary>
+    /// Leaves the local APIC timer out (<c>noapictimer</c>): the PIT ticks instead. For TCG, whose CPU has no
+    /// TSC-deadline timer, so the kernel would first time the APIC timer against the PIT, 0.2 s of every boot.
+    /// With KVM the APIC timer runs on the TSC deadline and needs no calibration.
+    /// </summary>
+    public bool NoApicTimer { get; init; }
+
     public IReadOnlyList<string> BootArguments { get; init; } = [];
 
     private bool IsMicrovm => Target == "firecracker";
@@ -84,6 +97,10 @@ internal sealed record MicroVmLaunch
         if (TscKhz is long khz && !forFirecracker)
         {
             words.Add($"tsc_early_khz={khz}");
+        }
+        if (NoApicTimer && !forFirecracker)
+        {
+            words.Add("noapictimer");
         }
         words.AddRange(Disks.Select(d => d.CommandLineWord));
         if (!Offload && Tap is not null)
@@ -125,6 +142,10 @@ internal sealed record MicroVmLaunch
             "-initrd", Initrd,
             "-append", CommandLine(),
         };
+        if (!IsMicrovm)
+        {
+            arguments.InsertRange(2, ["-bios", QbootFirmware]);
+        }
         if (Tap is not null)
         {
             // With vnet_hdr (QEMU's default where the TAP has it) the card offers the guest checksum offload and TCP
