@@ -12,14 +12,14 @@
 # vmlinux.full beside it is the linker's output, with its symbols (nm --size-sort -S).
 #
 # The kernel is cached under ${XDG_CACHE_HOME:-$HOME/.cache}/unisharp/kernel/<hash>/, where <hash> covers
-# the Kconfig fragment, compact-vmlinux.c, the kernel source package and this script's recipe version: it is
-# rebuilt only when one of those changes.
-# Needs (Debian): linux-source-6.1 flex bison bc lz4 libelf-dev libssl-dev (and make, gcc).
+# the Kconfig fragment, compact-vmlinux.c, kernel/patches/, the kernel source package and this script's recipe
+# version: it is rebuilt only when one of those changes.
+# Needs (Debian): linux-source-6.1 flex bison bc lz4 patch libelf-dev libssl-dev (and make, gcc).
 # Each architecture has its own fragment, kernel/unisharp-<arch>.config; arm64 is a follow-up.
 set -euo pipefail
 
 # Bump when the way the kernel is built changes (not for comments), so cached kernels are rebuilt.
-recipe=2
+recipe=3
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 arch=x86_64
 jobs="$(nproc 2>/dev/null || echo 2)"
@@ -49,14 +49,15 @@ esac
 
 tarball="$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1 || true)"
 [[ -n "$tarball" ]] || fail "Debian's kernel source is missing: apt-get install linux-source-6.1"
-for tool in make gcc flex bison bc lz4; do
-  command -v "$tool" >/dev/null || fail "'$tool' is missing: apt-get install build-essential flex bison bc lz4 libelf-dev libssl-dev"
+for tool in make gcc flex bison bc lz4 patch; do
+  command -v "$tool" >/dev/null || fail "'$tool' is missing: apt-get install build-essential flex bison bc lz4 patch libelf-dev libssl-dev"
 done
 [[ -f /usr/include/libelf.h ]] || fail "libelf headers are missing: apt-get install libelf-dev"
 [[ -f /usr/include/openssl/ssl.h ]] || fail "OpenSSL headers are missing: apt-get install libssl-dev"
 
 source_id="$(basename "$tarball") $(stat -c '%s %Y' "$tarball")"
-hash="$( { cat "$fragment" "$here/compact-vmlinux.c"; echo "$arch $source_id recipe $recipe"; } | sha256sum | cut -c1-16)"
+patches=("$here"/patches/*.patch)
+hash="$( { cat "$fragment" "$here/compact-vmlinux.c" "${patches[@]}"; echo "$arch $source_id recipe $recipe"; } | sha256sum | cut -c1-16)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/unisharp/kernel/$hash"
 out="$cache/$arch"
 
@@ -85,6 +86,12 @@ fi
 cd "$work"
 log="$cache/build.log"
 : > "$log"
+# Our few changes to Debian's source (kernel/patches/, each explained at its top), applied once per tree.
+for p in "${patches[@]}"; do
+  if ! patch -p1 -R --dry-run -s -f < "$p" >/dev/null 2>&1; then
+    patch -p1 -s -f < "$p" >>"$log" 2>&1 || fail "$(basename "$p") does not apply to $(basename "$tarball"); see $log"
+  fi
+done
 echo "build-kernel: configuring ($arch, tinyconfig + $(basename "$fragment"))" >&2
 make ARCH="$karch" tinyconfig >>"$log" 2>&1 || fail "make tinyconfig failed; see $log"
 # Apply the fragment in its own order, then let Kconfig resolve dependencies.

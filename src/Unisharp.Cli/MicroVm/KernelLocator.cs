@@ -22,6 +22,7 @@ internal static class KernelLocator
         HostPackages.Command("flex", "flex"),
         HostPackages.Command("bison", "bison"),
         HostPackages.Command("bc", "bc"),
+        HostPackages.Command("patch", "patch"),
         // The bzImage is LZ4-compressed (it unpacks fastest under TCG).
         HostPackages.Command("lz4", "lz4"),
         HostPackages.File("/usr/include/libelf.h", "libelf's headers", "libelf-dev"),

@@ -20,7 +20,7 @@ internal sealed record MicroVmLaunch
 
     /// <summary>
     /// qboot, the firmware QEMU ships for <c>microvm</c> (found in QEMU's data directory by name). On <c>pc</c> it
-    /// replaces SeaBIOS, which a kernel booted with <c>-kernel</c> does not need: 0.1–0.2 s less under TCG.
+    /// replaces SeaBIOS, which a kernel booted with <c>-kernel</c> does not need: about 0.1 s less under TCG (bench/microvm).
     /// </summary>
     public const string QbootFirmware = "bios-microvm.bin";
 
