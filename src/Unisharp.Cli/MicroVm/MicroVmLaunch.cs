@@ -8,7 +8,7 @@ namespace Unisharp.Cli.MicroVm;
 /// How one microVM is started: the kernel command line and QEMU's arguments for a target. <c>qemu</c> is
 /// QEMU's <c>pc</c> machine booting the bzImage, devices on virtio-pci; <c>firecracker</c> is QEMU's
 /// <c>microvm</c> machine booting the vmlinux through PVH, devices on virtio-mmio, the closest QEMU comes to
-/// Firecracker's device model. Both start from qboot, QEMU's minimal firmware, which <c>microvm</c> has by default. Both get QEMU's isa-debug-exit device, through which the guest runtime
+/// Firecracker's device model. Both get QEMU's isa-debug-exit device, through which the guest runtime
 /// hands over the app's exit code (QEMU then exits with <c>(code &lt;&lt; 1) | 1</c>).
 /// </summary>
 internal sealed record MicroVmLaunch
@@ -17,12 +17,6 @@ internal sealed record MicroVmLaunch
     public const string DebugExitDevice = "isa-debug-exit,iobase=0xf4,iosize=0x04";
 
     public const int DefaultMemoryMib = 256;
-
-    /// <summary>
-    /// qboot, the firmware QEMU ships for <c>microvm</c> (found in QEMU's data directory by name). On <c>pc</c> it
-    /// replaces SeaBIOS, which a kernel booted with <c>-kernel</c> does not need: about 0.1 s less under TCG (bench/microvm).
-    /// </summary>
-    public const string QbootFirmware = "bios-microvm.bin";
 
     public required string Target { get; init; }
 
@@ -142,10 +136,6 @@ internal sealed record MicroVmLaunch
             "-initrd", Initrd,
             "-append", CommandLine(),
         };
-        if (!IsMicrovm)
-        {
-            arguments.InsertRange(2, ["-bios", QbootFirmware]);
-        }
         if (Tap is not null)
         {
             // With vnet_hdr (QEMU's default where the TAP has it) the card offers the guest checksum offload and TCP
