@@ -3,7 +3,7 @@
 appearance of MARKER on the console (null when it did not appear within 120 s).
 
     boot_time.py NAME MARKER -- qemu-system-x86_64 ARGS...
-    boot_time.py --summary RESULTS.jsonl      # median, min and max per NAME
+    boot_time.py --summary RESULTS.jsonl      # median, min and max per NAME, and each median over the first NAME's
 """
 import json
 import os
@@ -51,14 +51,17 @@ def summary(path):
     for line in open(path):
         row = json.loads(line)
         runs.setdefault(row["name"], []).append(row["seconds"])
-    print(f"{'configuration':28} {'median s':>9} {'min s':>7} {'max s':>7} {'failed':>7}")
+    reference = None
+    print(f"{'configuration':28} {'median s':>9} {'min s':>7} {'max s':>7} {'failed':>7} {'x first':>8}")
     for name, values in runs.items():
         times = [v for v in values if v is not None]
         failed = len(values) - len(times)
         if times:
-            print(f"{name:28} {statistics.median(times):9.2f} {min(times):7.2f} {max(times):7.2f} {failed:7}")
+            median = statistics.median(times)
+            reference = reference or median
+            print(f"{name:28} {median:9.2f} {min(times):7.2f} {max(times):7.2f} {failed:7} {median / reference:8.2f}")
         else:
-            print(f"{name:28} {'-':>9} {'-':>7} {'-':>7} {failed:7}")
+            print(f"{name:28} {'-':>9} {'-':>7} {'-':>7} {failed:7} {'-':>8}")
 
 
 if __name__ == "__main__":

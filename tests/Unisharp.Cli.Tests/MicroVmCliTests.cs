@@ -24,10 +24,10 @@ public sealed class MicroVmCliTests
             Assert.True(build.ExitCode == 0, build.Stderr + build.Stdout);
             string image = Path.Combine(app, "dist", "hello.qemu");
             Assert.Equal(image, build.Stdout.Trim());
-            Assert.True(new FileInfo(Path.Combine(image, "bzImage")).Length > 500_000);
+            Assert.True(new FileInfo(Path.Combine(image, "vmlinux")).Length > 500_000);
             AssertInitrdHoldsTheApp(Path.Combine(image, "initrd"));
             string launch = File.ReadAllText(Path.Combine(image, "launch.sh"));
-            Assert.Contains("-M pc", launch.Replace(" \\\n  ", " ", StringComparison.Ordinal));
+            Assert.Contains("-M pc -bios bios-microvm.bin", launch.Replace(" \\\n  ", " ", StringComparison.Ordinal));
             Assert.StartsWith("console=ttyS0 ", File.ReadAllText(Path.Combine(image, "cmdline")));
             Assert.Contains("[ \"$accel\" = tcg ] && kernel_words=\"$kernel_words noapictimer\"", launch);
 

@@ -53,4 +53,37 @@ public sealed class MicroVmLaunchTests
         Assert.DoesNotContain("noapictimer", launch.CommandLine(forFirecracker: true));
         Assert.DoesNotContain("noapictimer", (launch with { NoApicTimer = false }).KernelWords());
     }
+
+    [Fact]
+    public void Firmware_Pc_BootsFromQboot_UnlessToldOtherwise()
+    {
+        var qemu = Launch("qemu", offload: true);
+        var arguments = qemu.QemuArguments().ToList();
+
+        Assert.Equal(["-M", "pc", "-bios", "bios-microvm.bin"], arguments.Take(4));
+        Assert.DoesNotContain("-bios", (qemu with { Firmware = null }).QemuArguments());
+        // microvm's own firmware is qboot already.
+        Assert.DoesNotContain("-bios", Launch("firecracker", offload: true).QemuArguments());
+    }
+
+    [Fact]
+    public void HasFirmware_LooksWhereQemuLooks_BesideItsBinary()
+    {
+        string root = Path.Combine(Path.GetTempPath(), $"us-fw-{Environment.ProcessId}");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(root, "bin"));
+            string qemu = Path.Combine(root, "bin", "qemu-system-x86_64");
+            File.WriteAllText(qemu, "");
+            Assert.False(MicroVmRunner.HasFirmware(qemu, MicroVmLaunch.QbootFirmware));
+
+            Directory.CreateDirectory(Path.Combine(root, "share", "qemu"));
+            File.WriteAllText(Path.Combine(root, "share", "qemu", MicroVmLaunch.QbootFirmware), "");
+            Assert.True(MicroVmRunner.HasFirmware(qemu, MicroVmLaunch.QbootFirmware));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }

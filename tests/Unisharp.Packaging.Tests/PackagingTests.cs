@@ -78,7 +78,7 @@ public sealed class PackagingTests(PackagedFeed feed) : IClassFixture<PackagedFe
     {
         Dotnet.Run("dotnet", feed.Demo, Publish, "publish", "Demo", "-p:UnisharpTarget=qemu").Ensure("dotnet publish -p:UnisharpTarget=qemu");
         string qemu = Path.Combine(feed.Demo, "Demo", "bin", "Release", "net10.0", "linux-x64", "publish", "Demo.qemu");
-        Assert.True(File.Exists(Path.Combine(qemu, "bzImage")), $"no kernel in {qemu}");
+        Assert.True(File.Exists(Path.Combine(qemu, "vmlinux")), $"no kernel in {qemu}");
         Assert.True(Directory.GetFiles(qemu, "initrd*").Length == 1, $"no initramfs in {qemu}");
 
         Dotnet.Run("dotnet", feed.Demo, Publish, "publish", "Demo", "-p:UnisharpTarget=firecracker").Ensure("dotnet publish -p:UnisharpTarget=firecracker");

@@ -25,10 +25,11 @@ public sealed class BootTests(HelloImageFixture hello, ITestOutputHelper output)
     private static int CountLines(string text, string line) =>
         text.Split('\n').Count(l => l.TrimEnd('\r').EndsWith(line, StringComparison.Ordinal));
 
+    /// <summary>The <c>qemu</c> target's way: <c>-M pc</c> from qboot, the vmlinux entered through PVH.</summary>
     [BootFact]
-    public async Task Boot_PcWithBzImage_PrintsFourHellosAndExitsZero()
+    public async Task Boot_PcWithPvhVmlinuxFromQboot_PrintsFourHellosAndExitsZero()
     {
-        var result = await BootAsync("pc", Kernel("bzImage"), "--interval-ms=10");
+        var result = await BootAsync("pc", Kernel("vmlinux"), "--interval-ms=10");
 
         Assert.Equal(4, CountLines(result.Output, "Hello"));
         Assert.Equal(0, result.GuestExitCode);
@@ -67,6 +68,7 @@ public sealed class BootTests(HelloImageFixture hello, ITestOutputHelper output)
         Assert.Equal(0, result.GuestExitCode);
     }
 
+    /// <summary>Also the kernel's other form: the bzImage, which SeaBIOS (QEMU's default firmware on <c>pc</c>) loads.</summary>
     [BootFact]
     public async Task Boot_BadBootArgument_HostSeesTheUsageExitCode()
     {

@@ -63,12 +63,13 @@ public sealed class GuestBlockCopyTests(BlockCopyImageFixture image, ITestOutput
 
     private HostCommand.Result Boot(string words, string disk0, string disk1)
     {
-        string kernel = Path.Combine(BootFactAttribute.KernelDirectory.Value!, "bzImage");
+        string kernel = Path.Combine(BootFactAttribute.KernelDirectory.Value!, "vmlinux");
         var arguments = new List<string>
         {
             "-M", "pc", "-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
             "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-kernel", kernel, "-initrd", image.Initrd, "-append", $"console=ttyS0 panic=-1 quiet {words}",
+            "-bios", "bios-microvm.bin",
         };
         for (int i = 0; i < 2; i++)
         {

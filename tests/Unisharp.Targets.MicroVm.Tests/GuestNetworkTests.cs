@@ -24,12 +24,13 @@ public sealed class GuestNetworkTests(EchoImageFixture echo, ITestOutputHelper o
 
     [GuestNetworkFact]
     public Task Echo_PcWithVirtioNetPci_AnswersPingTcpUdpAndCapturesPcap() =>
-        RunEchoAsync("qemu", "pc", Kernel("bzImage"), subnet: 20, extraKernelArguments: "", offload: true);
+        RunEchoAsync("qemu", "pc", Kernel("vmlinux"), subnet: 20, extraKernelArguments: "", offload: true);
 
     [GuestNetworkFact]
     public Task Echo_MicrovmWithVirtioMmio_AnswersPingTcpUdpAndCapturesPcap() =>
         RunEchoAsync("firecracker", "microvm", Kernel("vmlinux"), subnet: 21, extraKernelArguments: BootTests.TscFrequencyArgument(), offload: true);
 
+    /// <summary>Booted from the bzImage and SeaBIOS, QEMU's default firmware (the target's vmlinux and qboot are above).</summary>
     [GuestNetworkFact]
     public Task Echo_PcCardWithoutOffload_AnswersPingTcpUdpInPlainFrames() =>
         RunEchoAsync("qemu", "pc", Kernel("bzImage"), subnet: 22, extraKernelArguments: "", offload: false);
@@ -50,7 +51,7 @@ public sealed class GuestNetworkTests(EchoImageFixture echo, ITestOutputHelper o
         ns.Exec("ip", "addr", "add", $"{host}/24", "dev", "tap0").EnsureSuccess("address tap0");
         ns.Exec("ip", "link", "set", "tap0", "up").EnsureSuccess("tap0 up");
         string append = $"console=ttyS0 panic=-1 quiet unisharp.pcap=ttyS1 --ipv4={guest}/24 --port=7 --connections=1";
-        var arguments = QemuGuest.Arguments("pc", Kernel("bzImage"), echo.Initrd("qemu"), append, "tap0", GuestMac, pcap);
+        var arguments = QemuGuest.Arguments("pc", Kernel("vmlinux"), echo.Initrd("qemu"), append, "tap0", GuestMac, pcap);
         await using (var vm = QemuGuest.Start(ns, arguments))
         {
             try

@@ -12,7 +12,10 @@ internal static class QemuBoot
         public int? GuestExitCode => (ExitStatus & 1) == 1 ? ExitStatus >> 1 : null;
     }
 
-    /// <param name="machine"><c>pc</c> (give a bzImage) or <c>microvm</c> (give the vmlinux, booted through PVH).</param>
+    /// <param name="machine">
+    /// <c>pc</c> or <c>microvm</c>. The vmlinux boots through PVH on both; on <c>pc</c> from qboot, as the <c>qemu</c>
+    /// target runs it (<see cref="QemuGuest.PcFirmware"/>). A bzImage on <c>pc</c> boots from SeaBIOS, QEMU's default.
+    /// </param>
     /// <param name="firstLine">The text whose first appearance on the console is timed.</param>
     public static async Task<Result> RunAsync(string machine, string kernel, string initrd, string append, string firstLine, TimeSpan timeout)
     {
@@ -27,7 +30,7 @@ internal static class QemuBoot
             "-M", machine, "-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
             "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-kernel", kernel, "-initrd", initrd, "-append", append,
-        })
+        }.Concat(QemuGuest.PcFirmware(machine, kernel)))
         {
             start.ArgumentList.Add(argument);
         }

@@ -46,7 +46,7 @@ internal sealed class QemuGuest : IAsyncDisposable
     }
 
     /// <summary>
-    /// The QEMU arguments for a guest on <paramref name="machine"/> (<c>pc</c> or <c>microvm</c>) with its network
+    /// The QEMU arguments for a guest on <paramref name="machine"/> (<c>pc</c> or <c>microvm</c>; see <see cref="PcFirmware"/>) with its network
     /// card on host TAP <paramref name="tap"/>, and optionally its second serial port (ttyS1) writing to
     /// <paramref name="serialFile"/>. With <paramref name="offload"/> the card offers checksum offload and TCP
     /// segmentation both ways (QEMU's TAP with a virtio-net header), as Firecracker's does; without, plain frames.
@@ -68,8 +68,16 @@ internal sealed class QemuGuest : IAsyncDisposable
             arguments.AddRange(["-chardev", $"file,id=pcap,path={serialFile}", "-device", "isa-serial,chardev=pcap,index=1"]);
         }
         arguments.AddRange(["-kernel", kernel, "-initrd", initrd, "-append", append]);
+        arguments.AddRange(PcFirmware(machine, kernel));
         return arguments;
     }
+
+    /// <summary>
+    /// <c>-bios bios-microvm.bin</c> (qboot) for the vmlinux on <c>pc</c>, as the <c>qemu</c> target boots it; nothing
+    /// otherwise (a bzImage on <c>pc</c> boots from SeaBIOS; <c>microvm</c> always has qboot).
+    /// </summary>
+    public static string[] PcFirmware(string machine, string kernel) =>
+        machine == "pc" && Path.GetFileName(kernel) == "vmlinux" ? ["-bios", "bios-microvm.bin"] : [];
 
     /// <summary>Starts QEMU with <paramref name="arguments"/> inside namespace <paramref name="ns"/>.</summary>
     public static QemuGuest Start(NetworkNamespace ns, IEnumerable<string> arguments)

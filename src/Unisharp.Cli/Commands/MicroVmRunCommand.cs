@@ -54,6 +54,12 @@ internal static class MicroVmRunCommand
         }
 
         string machine = target == "firecracker" ? "microvm" : "pc";
+        string? firmware = MicroVmLaunch.QbootFirmware;
+        if (machine == "pc" && !MicroVmRunner.HasFirmware(qemu, firmware))
+        {
+            Progress.Info($"QEMU has no {firmware} (qboot, from qemu-system-data): booting from SeaBIOS, about 0.1 s slower under TCG");
+            firmware = null;
+        }
         string accelerator = await AcceleratorProbe.ChooseAsync(qemu, machine, image.Kernel, cancellationToken).ConfigureAwait(false);
         var launch = new MicroVmLaunch
         {
@@ -70,6 +76,7 @@ internal static class MicroVmRunCommand
             NoApicTimer = accelerator == "tcg",
             BootArguments = bootArguments,
             Offload = extras.NetOffload != "off",
+            Firmware = firmware,
         };
 
         GuestNetwork? network = null;

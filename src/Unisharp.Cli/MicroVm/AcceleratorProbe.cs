@@ -17,7 +17,7 @@ internal static class AcceleratorProbe
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(6);
 
     /// <summary>Returns <c>kvm</c> or <c>tcg</c>, and says why when it falls back to TCG.</summary>
-    /// <param name="machine">QEMU's machine for <paramref name="kernel"/>: <c>pc</c> for a bzImage, <c>microvm</c> for a vmlinux.</param>
+    /// <param name="machine">QEMU's machine for <paramref name="kernel"/>: <c>pc</c> or <c>microvm</c> (the vmlinux boots on both through PVH).</param>
     public static async Task<string> ChooseAsync(string qemu, string machine, string kernel, CancellationToken cancellationToken)
     {
         if (Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } forced)

@@ -1,6 +1,9 @@
 namespace Unisharp.Cli.MicroVm;
 
-/// <summary>A built guest kernel: <c>bzImage</c> (QEMU <c>-M pc</c>) and <c>vmlinux</c> (PVH: <c>-M microvm</c>, Firecracker).</summary>
+/// <summary>
+/// A built guest kernel: <c>vmlinux</c>, which both targets boot through its PVH entry point (QEMU's <c>-M pc</c> and
+/// <c>-M microvm</c>, Firecracker), and <c>bzImage</c>, for loaders that need the Linux boot protocol (SeaBIOS's, GRUB).
+/// </summary>
 internal sealed record KernelImage(string Directory)
 {
     public string BzImage => Path.Combine(Directory, "bzImage");
@@ -8,9 +11,6 @@ internal sealed record KernelImage(string Directory)
     public string Vmlinux => Path.Combine(Directory, "vmlinux");
 
     public bool IsComplete => File.Exists(BzImage) && File.Exists(Vmlinux);
-
-    /// <summary>The kernel file a target boots.</summary>
-    public string For(string target) => target == "firecracker" ? Vmlinux : BzImage;
 
     public static KernelImage In(string directory) => new(Path.GetFullPath(directory));
 }

@@ -5,7 +5,7 @@ namespace Unisharp.Cli.MicroVm;
 
 /// <summary>
 /// The image folder of a microVM target, <c>dist/NAME.qemu/</c> or <c>dist/NAME.fc/</c>: the kernel
-/// (<c>bzImage</c> or <c>vmlinux</c>), the <c>initrd</c> (the app as /init and the libraries it needs), the
+/// (<c>vmlinux</c>, booted through its PVH entry point on both machines), the <c>initrd</c> (the app as /init and the libraries it needs), the
 /// kernel command line in <c>cmdline</c>, and <c>launch.sh</c> with the exact QEMU command; for firecracker
 /// also <c>firecracker.json</c> for <c>firecracker --config-file</c>.
 /// </summary>
@@ -20,7 +20,7 @@ internal sealed class MicroVmImage(string directory, string target)
 
     public string Target { get; } = target;
 
-    public string KernelName => Target == "firecracker" ? "vmlinux" : "bzImage";
+    public string KernelName => "vmlinux";
 
     public string Kernel => Path.Combine(Directory, KernelName);
 
@@ -32,7 +32,8 @@ internal sealed class MicroVmImage(string directory, string target)
     public long Build(string executable, KernelImage kernel)
     {
         System.IO.Directory.CreateDirectory(Directory);
-        File.Copy(kernel.For(Target), Kernel, overwrite: true);
+        // Both targets boot the vmlinux through PVH: nothing for the guest to unpack before the kernel starts.
+        File.Copy(kernel.Vmlinux, Kernel, overwrite: true);
         // LZ4: a little bigger than gzip, but the kernel unpacks it in well under half the time (most of a TCG boot's /init wait).
         return new InitramfsBuilder(executable) { Format = InitramfsFormat.Lz4 }.WriteTo(Initrd);
     }

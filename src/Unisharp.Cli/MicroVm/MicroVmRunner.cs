@@ -29,6 +29,22 @@ internal static class MicroVmRunner
         return ProcessRunner.Which("qemu-system-x86_64")!;
     }
 
+    /// <summary>
+    /// True when QEMU will find <paramref name="firmware"/> by name: in the data directories it searches, which are
+    /// relative to its own binary (<c>BINDIR/../share/qemu</c> and <c>BINDIR/../share/seabios</c>).
+    /// </summary>
+    public static bool HasFirmware(string qemu, string firmware)
+    {
+        var binaries = new List<string> { Path.GetFullPath(qemu) };
+        if (File.ResolveLinkTarget(qemu, returnFinalTarget: true) is { } target)
+        {
+            binaries.Add(target.FullName);
+        }
+        return binaries.Select(Path.GetDirectoryName)
+            .SelectMany(bin => (string[])[Path.Combine(bin!, "..", "share", "qemu"), Path.Combine(bin!, "..", "share", "seabios")])
+            .Any(directory => File.Exists(Path.Combine(directory, firmware)));
+    }
+
     /// <summary>Runs <paramref name="launch"/> to its end; returns the guest app's exit code (130/143 when stopped by a signal).</summary>
     public static async Task<int> RunAsync(string qemu, MicroVmLaunch launch, GuestNetwork? network, string? pcap, bool verbose)
     {
