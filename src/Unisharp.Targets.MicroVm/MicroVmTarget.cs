@@ -95,6 +95,9 @@ public sealed class MicroVmTarget : UnikernelTarget
     /// <summary>QEMU (pc) is stopped with a power-off, Firecracker with a reboot; both write the exit code to isa-debug-exit, which QEMU's microvm has and Firecracker ignores.</summary>
     private bool IsQemu => Name == "qemu";
 
+    /// <summary>Not as init: no one in the guest can signal it (and the kernel delivers init only the signals it handles).</summary>
+    public override bool StopsOnSignals => !GuestSystem.IsInit;
+
     public override IReadOnlyList<string> TakeDeviceOptions(IReadOnlyList<string> args)
     {
         IReadOnlyList<string> words = args;

@@ -12,6 +12,14 @@ public sealed class MicroVmTargetTests
         Assert.Equal(["console=ttyS0", "--greeting=hello world", "--x=a b", "quiet"], words);
     }
 
+    /// <summary>Only as the guest's init does it leave signals alone (the boot tests run it as init: their console lines come through).</summary>
+    [Fact]
+    public void StopsOnSignals_OutsideInit_LikeAnyProcess()
+    {
+        Assert.True(new MicroVmTarget("qemu").StopsOnSignals);
+        Assert.True(new MicroVmTarget("firecracker").StopsOnSignals);
+    }
+
     [Fact]
     public void Split_Empty_GivesNoWords()
     {

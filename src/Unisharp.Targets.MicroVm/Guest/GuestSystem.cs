@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
 using Unisharp.Targets.MicroVm.Interop;
 
 namespace Unisharp.Targets.MicroVm.Guest;
@@ -45,6 +47,10 @@ internal static unsafe class GuestSystem
             Console.Error.WriteLine($"unisharp: the app crashed: {e.ExceptionObject}");
             PowerOff(CrashExitCode, debugExit, rebootToStop);
         };
+        // The serial console is written as a plain file: System.Console would first set up the terminal (its terminfo,
+        // SIGCHLD/SIGCONT handling and a signal thread), which a serial line to the host needs none of.
+        Console.SetOut(ConsoleWriter(1));
+        Console.SetError(ConsoleWriter(2));
         MountOnce("proc", "/proc", "proc", Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC);
         MountOnce("sysfs", "/sys", "sysfs", Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC);
         MountOnce("devtmpfs", "/dev", "devtmpfs", Libc.MS_NOSUID);
@@ -113,6 +119,13 @@ internal static unsafe class GuestSystem
         stub.CopyTo(new Span<byte>(code, stub.Length));
         ((delegate* unmanaged<int, int, void>)code)(port, value);
         return true;
+    }
+
+    /// <summary>A line-flushed UTF-8 writer on file descriptor <paramref name="fd"/> (the console, opened by the kernel for init).</summary>
+    private static TextWriter ConsoleWriter(int fd)
+    {
+        var stream = new FileStream(new SafeFileHandle(fd, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+        return TextWriter.Synchronized(new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1024) { AutoFlush = true });
     }
 
     private static void MountOnce(string source, string target, string type, ulong flags)

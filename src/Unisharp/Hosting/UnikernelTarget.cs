@@ -22,6 +22,13 @@ public abstract class UnikernelTarget
 
     /// <summary>Opens what <paramref name="request"/> asks for, failing with a clear message when a device is missing.</summary>
     public abstract ValueTask<TargetDevices> OpenAsync(DeviceRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether SIGINT and SIGTERM stop the app (through <see cref="UnikernelContext.Stopping"/>). True by default;
+    /// a guest's only process, which no one can signal, says false and spares its start the runtime's signal thread.
+    /// Asked after <see cref="TakeDeviceOptions"/>.
+    /// </summary>
+    public virtual bool StopsOnSignals => true;
 }
 
 /// <summary>One line of help: how an option is written and what it does.</summary>
