@@ -69,8 +69,8 @@ public sealed class GuestBlockCopyTests(BlockCopyImageFixture image, ITestOutput
             "-M", "pc", "-accel", "tcg", "-m", "256", "-smp", "1", "-nographic", "-no-reboot", "-nodefaults",
             "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-kernel", kernel, "-initrd", image.Initrd, "-append", $"console=ttyS0 panic=-1 quiet {words}",
-            "-bios", "bios-microvm.bin",
         };
+        arguments.AddRange(QemuGuest.PcFirmware("pc", kernel));
         for (int i = 0; i < 2; i++)
         {
             arguments.AddRange(["-drive", $"file={(i == 0 ? disk0 : disk1)},format=raw,if=none,id=d{i},cache=none",

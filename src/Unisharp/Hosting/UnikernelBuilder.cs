@@ -124,12 +124,9 @@ public sealed class UnikernelBuilder
             ? new IpConfiguration(arguments.Get(_ipv4!), arguments.Get(_gateway!), arguments.Get(_dhcp!) || arguments.Get(_ipv4!) is null)
             : default;
         using var stop = new CancellationTokenSource();
-        using var sigint = _target.StopsOnSignals
-            ? PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; RequestStop(stop, log, "SIGINT"); })
-            : null;
-        using var sigterm = _target.StopsOnSignals
-            ? PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; RequestStop(stop, log, "SIGTERM"); })
-            : null;
+        bool signals = _target.StopsOnSignals;
+        using var sigint = signals ? PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; RequestStop(stop, log, "SIGINT"); }) : null;
+        using var sigterm = signals ? PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; RequestStop(stop, log, "SIGTERM"); }) : null;
 
         TargetDevices devices;
         try
