@@ -96,7 +96,7 @@ internal static class AppBuilder
                 _ => Task.FromResult(image.Build(built, kernel!))).ConfigureAwait(false);
             image.WriteLaunchFiles(LaunchFromConfiguration(app, image));
             File.WriteAllText(stampFile, stamp);
-            Progress.Info($"built {Relative(artifact)}/ in {clock.Elapsed.TotalSeconds:0.0} s: {image.KernelName} {Megabytes(new FileInfo(image.Kernel).Length)}, " +
+            Progress.Info($"built {Relative(artifact)}/ in {clock.Elapsed.TotalSeconds:0.0} s: {MicroVmImage.KernelName} {Megabytes(new FileInfo(image.Kernel).Length)}, " +
                 $"initrd {Megabytes(initrd)} (app {Megabytes(new FileInfo(built).Length)} before compression)");
             return artifact;
         }

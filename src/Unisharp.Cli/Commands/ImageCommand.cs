@@ -29,7 +29,7 @@ internal static class ImageCommand
         var image = new MicroVmImage(Path.GetFullPath(output), target);
         long initrd = image.Build(Path.GetFullPath(executable), kernel);
         image.WriteLaunchFiles(new MicroVmLaunch { Target = target, Kernel = image.Kernel, Initrd = image.Initrd, Debug = debug });
-        Console.WriteLine($"{image.Directory}: {image.KernelName} {new FileInfo(image.Kernel).Length / 1048576.0:0.00} MB, initrd {initrd / 1048576.0:0.00} MB");
+        Console.WriteLine($"{image.Directory}: {MicroVmImage.KernelName} {new FileInfo(image.Kernel).Length / 1048576.0:0.00} MB, initrd {initrd / 1048576.0:0.00} MB");
         return 0;
     }
 }

@@ -11,6 +11,8 @@ namespace Unisharp.Cli.MicroVm;
 /// </summary>
 internal sealed class MicroVmImage(string directory, string target)
 {
+    /// <summary>Both targets' kernel file: the vmlinux, booted through its PVH entry point.</summary>
+    public const string KernelName = "vmlinux";
     public const string InitrdName = "initrd";
     public const string CommandLineName = "cmdline";
     public const string LaunchScriptName = "launch.sh";
@@ -19,8 +21,6 @@ internal sealed class MicroVmImage(string directory, string target)
     public string Directory { get; } = directory;
 
     public string Target { get; } = target;
-
-    public string KernelName => "vmlinux";
 
     public string Kernel => Path.Combine(Directory, KernelName);
 
