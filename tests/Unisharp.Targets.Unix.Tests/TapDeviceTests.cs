@@ -95,6 +95,34 @@ public sealed class TapDeviceTests
     }
 
     [RequiresNamespacesFact]
+    public void TryTransmit_WhileAFrameIsLent_LentFrameIntactAndReplySent()
+    {
+        using var ns = NetworkNamespace.Create();
+        using var tap = ns.Inside(() => TapDevice.Open("ustap0", s_ourMac));
+        using var raw = ns.Inside(() => RawSocket.Open("ustap0"));
+        var peer = MacAddress.Parse("02:00:00:00:00:02");
+        byte[] frame = TestFrame(s_ourMac, peer, "held by the stack while it answers");
+        byte[] reply = TestFrame(peer, s_ourMac, "an answer sent from inside the handler");
+
+        raw.Send(frame);
+        byte[]? held = null;
+        var deadline = Stopwatch.StartNew();
+        while (held is null && deadline.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            tap.WaitForFrame(TimeSpan.FromMilliseconds(200));
+            var handler = new TransmitWhileHeldHandler(tap, reply);
+            while (held is null && tap.TryReceive(ref handler))
+            {
+                Assert.True(handler.Transmitted);
+                held = IsTestFrame(handler.HeldAfterTransmit) ? handler.HeldAfterTransmit : null;
+            }
+        }
+
+        Assert.Equal(frame, held);
+        Assert.Equal(reply, raw.Receive(TimeSpan.FromSeconds(5), f => IsTestFrame(f) && MacAddress.Read(f.AsSpan(6)) == s_ourMac));
+    }
+
+    [RequiresNamespacesFact]
     public void WaitForFrame_Woken_ReturnsEarly()
     {
         using var ns = NetworkNamespace.Create();

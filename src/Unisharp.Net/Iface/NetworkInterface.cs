@@ -30,8 +30,6 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
     private readonly int _mtu;
     private readonly bool _checksumOffload;
     private readonly bool _segmentationOffload;
-    /// <summary>The received frame, copied out of the device's buffer so replies may be transmitted while it is processed.</summary>
-    private readonly byte[] _rxFrame;
     /// <summary>Where IP payloads are built before they are framed into the device's buffer.</summary>
     private readonly byte[] _tx;
     private readonly ArpCache _arp;
@@ -64,7 +62,6 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
             // RFC 791 §3.2: every internet module must be able to forward a datagram of 68 octets without fragmentation.
             throw new ArgumentException($"device {device.Name} has MTU {_mtu}, below IPv4's minimum of 68", nameof(device));
         }
-        _rxFrame = new byte[device.Capabilities.MaxFrameLength];
         _tx = new byte[Headroom + Ipv4Packet.MaxLength];
         _arp = new ArpCache(_options.ArpCacheCapacity);
         _arpPending = new ArpPendingQueue(_options.ArpPendingCapacity, _options.ArpPendingPerDestination);
@@ -150,28 +147,35 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
     public void Poll(Instant now)
     {
         _now = now;
-        var handler = new CopyingFrameHandler(_rxFrame);
+        // Each frame is processed where the device lent it: replies are transmitted while it is held, which every
+        // device allows (INetworkDevice), so nothing is copied before the payload reaches its socket.
+        var handler = new InPlaceFrameHandler(this, now);
         int received = 0;
-        for (; received < _options.MaxFramesPerPoll && _device.TryReceive(ref handler); received++)
+        while (received < _options.MaxFramesPerPoll && _device.TryReceive(ref handler))
         {
-            Stats.FramesReceived++;
-            try
-            {
-                ProcessFrame(_rxFrame.AsSpan(0, handler.Length), handler.ChecksumTrusted, now);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // A bug must not take the device loop down: count it, say so, carry on with the next frame.
-                Stats.Drop(DropReason.InternalError);
-                _log.Error(Source, $"failed on a received frame: {e.GetType().Name}: {e.Message}");
-                _log.Debug(Source, e.ToString());
-            }
+            received++;
         }
         // Stopped at the limit: more frames may be waiting, so the next poll is due at once.
         _receiveLimitHit = received == _options.MaxFramesPerPoll;
         PollTimers(now);
         _tcp?.Poll(now);
         TransmitUdp(now);
+    }
+
+    private void ReceiveFrame(Span<byte> frame, bool checksumTrusted, Instant now)
+    {
+        Stats.FramesReceived++;
+        try
+        {
+            ProcessFrame(frame, checksumTrusted, now);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug must not take the device loop down: count it, say so, carry on with the next frame.
+            Stats.Drop(DropReason.InternalError);
+            _log.Error(Source, $"failed on a received frame: {e.GetType().Name}: {e.Message}");
+            _log.Debug(Source, e.ToString());
+        }
     }
 
     /// <summary>When <see cref="Poll"/> must next run even if no frame arrives: now, a timer, or <see cref="Instant.Never"/>.</summary>
@@ -261,28 +265,12 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
         return false;
     }
 
-    /// <summary>Copies the lent frame into the interface's own buffer (truncating an oversize one, which then fails to parse).</summary>
-    private struct CopyingFrameHandler(byte[] buffer) : IFrameHandler
+    /// <summary>Processes each lent frame in the device's buffer.</summary>
+    private readonly struct InPlaceFrameHandler(NetworkInterface owner, Instant now) : IFrameHandler
     {
-        private readonly byte[] _buffer = buffer;
+        public void Handle(Span<byte> frame) => owner.ReceiveFrame(frame, checksumTrusted: false, now);
 
-        public int Length { get; private set; }
-
-        /// <summary>The device says the transport checksum is partial (never on a wire) or already verified.</summary>
-        public bool ChecksumTrusted { get; private set; }
-
-        public void Handle(Span<byte> frame)
-        {
-            int n = Math.Min(frame.Length, _buffer.Length);
-            frame[..n].CopyTo(_buffer);
-            Length = n;
-            ChecksumTrusted = false;
-        }
-
-        public void Handle(Span<byte> frame, in FrameOffload offload)
-        {
-            Handle(frame);
-            ChecksumTrusted = offload.ChecksumTrusted;
-        }
+        /// <remarks>A partial checksum (never on a wire) or one the device verified need not be checked again.</remarks>
+        public void Handle(Span<byte> frame, in FrameOffload offload) => owner.ReceiveFrame(frame, offload.ChecksumTrusted, now);
     }
 }

@@ -10,6 +10,8 @@ namespace Unisharp.Devices;
 /// </summary>
 /// <remarks>
 /// One thread drives a device (the stack's I/O loop); only <see cref="Wake"/> may be called from others.
+/// A frame handler may transmit on the same device while it holds a received frame (the stack answers a segment
+/// before it lets go of it): a device keeps the lent frame intact until the handler returns, whatever is transmitted.
 /// </remarks>
 public interface INetworkDevice : IDisposable
 {

@@ -372,6 +372,34 @@ public sealed class FaultInjectorDeviceTests
         }
     }
 
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(0.5, 2)]
+    public void TryTransmit_WhileAHeldFrameIsLent_LentFrameIntact(double duplicateAndReorder, int delayMs)
+    {
+        using var device = Create(new FaultOptions(Duplicate: duplicateAndReorder, Reorder: duplicateAndReorder,
+            Delay: Duration.FromMilliseconds(delayMs), Seed: 3));
+        Inject(0, 200);
+        _clock.Advance(Duration.FromSeconds(1));
+
+        var seen = new HashSet<int>();
+        for (int round = 0; round < 4; round++)
+        {
+            var handler = new TransmitWhileHeldHandler(device, TestFrames.Numbered(10_000 + round));
+            while (device.TryReceive(ref handler))
+            {
+                int sequence = TestFrames.Sequence(handler.HeldAfterTransmit);
+                Assert.Equal(TestFrames.Numbered(sequence), handler.HeldAfterTransmit);
+                seen.Add(sequence);
+            }
+            _clock.Advance(Duration.FromSeconds(1));
+        }
+
+        // A frame held back for reordering waits for later frames to pass, so the last few may stay held.
+        Assert.InRange(seen.Count, 180, 200);
+        Assert.NotEmpty(_inner.Sent);
+    }
+
     private FaultInjectorDevice Create(FaultOptions options) => new(_inner, options, _clock);
 
     private void Inject(int first, int count)

@@ -74,6 +74,22 @@ public sealed class PcapWriterDeviceTests : IDisposable
     }
 
     [Fact]
+    public void TryTransmit_WhileAFrameIsLent_LentFrameIntactAndBothRecorded()
+    {
+        var inner = new QueueDevice();
+        using var device = new PcapWriterDevice(inner, new MemoryStream(), new ManualClock());
+        inner.Inject(s_arpRequest);
+
+        var handler = new TransmitWhileHeldHandler(device, s_arpReply);
+        Assert.True(device.TryReceive(ref handler));
+
+        Assert.True(handler.Transmitted);
+        Assert.Equal(s_arpRequest, handler.HeldAfterTransmit);
+        Assert.Equal(s_arpReply, Assert.Single(inner.Sent));
+        Assert.Equal(2, device.FramesWritten);
+    }
+
+    [Fact]
     public void TryTransmit_InnerFull_ReturnsFalseAndRecordsNothing()
     {
         var inner = new QueueDevice { TransmitCapacity = 0 };
