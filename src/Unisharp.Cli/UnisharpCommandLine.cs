@@ -128,11 +128,35 @@ internal static class UnisharpCommandLine
                     "(off gives QEMU's TAP vnet_hdr=off and the guest unisharp.offload=off). [default: on]",
                 HelpName = "on|off",
             };
+            var gdb = new Option<string?>("--gdb")
+            {
+                Description = $"qemu, firecracker: QEMU's gdbstub on 127.0.0.1:PORT [default: {MicroVm.MicroVmLaunch.DefaultGdbPort}], the VM stopped before its first " +
+                    "instruction, the kernel and the app at fixed addresses (nokaslr norandmaps); prints the gdb command that attaches with the kernel's " +
+                    "and the app's symbols. Break in the app with hbreak (it is not mapped yet), e.g. hbreak hello_Program___Main__.",
+                HelpName = "PORT",
+                Arity = ArgumentArity.ZeroOrOne,
+                // "--gdb examples/hello" names the app, not a port: leave a word that is no number but a directory to the app-dir argument.
+                CustomParser = r =>
+                {
+                    if (r.Tokens.Count == 0)
+                    {
+                        return "";
+                    }
+                    string word = r.Tokens[0].Value;
+                    if (!word.All(char.IsAsciiDigit) && Directory.Exists(word))
+                    {
+                        r.OnlyTake(0);
+                        return "";
+                    }
+                    return word;
+                },
+            };
             var command = new Command("run", "Build the app if needed and run it (qemu, firecracker: boot its image under QEMU, serial console here); its exit code becomes ours.")
-            { dir, t, n, d, pcap, fault, offload, debug, mem, cpus, netns, noBuild, v, b };
+            { dir, t, n, d, pcap, fault, offload, debug, mem, cpus, netns, gdb, noBuild, v, b };
             command.SetAction((r, ct) => RunCommand.ExecuteAsync(r.GetValue(dir), r.GetValue(t), r.GetValue(n), r.GetValue(d) ?? [], r.GetValue(b) ?? [],
                 new RunCommand.Extras(r.GetValue(pcap), r.GetValue(fault), r.GetValue(noBuild), r.GetValue(v),
-                    r.GetValue(debug), r.GetValue(mem), r.GetValue(cpus), r.GetValue(netns), r.GetValue(offload)), ct));
+                    r.GetValue(debug), r.GetValue(mem), r.GetValue(cpus), r.GetValue(netns), r.GetValue(offload),
+                    r.GetResult(gdb) is null ? null : r.GetValue(gdb) ?? ""), ct));
             root.Subcommands.Add(command);
         }
         {

@@ -32,6 +32,16 @@ internal static class MicroVmRunCommand
         {
             throw new CliException("--pcap and --netns need a network card: add --net tap:NAME", CliException.Usage);
         }
+        int? gdbPort = extras.Gdb is null ? null : GdbSession.ParsePort(extras.Gdb);
+        if (gdbPort is int port)
+        {
+            if (tap is not null)
+            {
+                // QEMU then runs in the TAP's namespace, whose loopback gdb on this one cannot reach.
+                throw new CliException("--gdb with --net is not available yet: debug without the network card", CliException.Usage);
+            }
+            GdbSession.CheckPortFree(port);
+        }
         var disks = diskOptions.Select(MicroVmDisk.Parse).ToList();
         foreach (var disk in disks.Where(d => !Path.Exists(d.Path)))
         {
@@ -51,6 +61,11 @@ internal static class MicroVmRunCommand
         else
         {
             await AppBuilder.BuildAsync(app, target, force: false, extras.Verbose, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (gdbPort is not null && !File.Exists(image.Symbols))
+        {
+            throw new CliException($"{AppBuilder.Relative(image.Directory)} has no {MicroVmImage.SymbolsName} (the app's symbols, for gdb): rebuild it with 'unisharp build -t {target} --force'");
         }
 
         string machine = target == "firecracker" ? "microvm" : "pc";
@@ -77,7 +92,11 @@ internal static class MicroVmRunCommand
             BootArguments = bootArguments,
             Offload = extras.NetOffload != "off",
             Firmware = firmware,
+            GdbPort = gdbPort,
         };
+        Func<System.Diagnostics.Process, Task>? started = gdbPort is int gdb
+            ? qemuProcess => GdbSession.AnnounceAsync(qemuProcess, gdb, image, app.Name, cancellationToken)
+            : null;
 
         GuestNetwork? network = null;
         try
@@ -87,7 +106,7 @@ internal static class MicroVmRunCommand
                 network = await GuestNetwork.CreateAsync(tap, extras.Netns, bootArguments, cancellationToken).ConfigureAwait(false);
                 Progress.Info(network.Describe());
             }
-            return await MicroVmRunner.RunAsync(qemu, launch, network, extras.Pcap, extras.Verbose).ConfigureAwait(false);
+            return await MicroVmRunner.RunAsync(qemu, launch, network, extras.Pcap, extras.Verbose, started).ConfigureAwait(false);
         }
         finally
         {

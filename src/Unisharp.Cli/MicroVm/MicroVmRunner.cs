@@ -45,8 +45,12 @@ internal static class MicroVmRunner
             .Any(directory => File.Exists(Path.Combine(directory, firmware)));
     }
 
-    /// <summary>Runs <paramref name="launch"/> to its end; returns the guest app's exit code (130/143 when stopped by a signal).</summary>
-    public static async Task<int> RunAsync(string qemu, MicroVmLaunch launch, GuestNetwork? network, string? pcap, bool verbose)
+    /// <summary>
+    /// Runs <paramref name="launch"/> to its end; returns the guest app's exit code (130/143 when stopped by a signal).
+    /// <paramref name="started"/>, when given, runs once QEMU has started (its standard error already read).
+    /// </summary>
+    public static async Task<int> RunAsync(string qemu, MicroVmLaunch launch, GuestNetwork? network, string? pcap, bool verbose,
+        Func<Process, Task>? started = null)
     {
         var command = new List<string>();
         if (network is not null)
@@ -90,6 +94,11 @@ internal static class MicroVmRunner
                 await Console.Error.WriteLineAsync(line).ConfigureAwait(false);
             }
         });
+
+        if (started is not null)
+        {
+            await started(process).ConfigureAwait(false);
+        }
 
         int stoppedBy = 0;
         void Stop(PosixSignalContext context)
