@@ -94,9 +94,12 @@ internal static class MicroVmRunCommand
             Firmware = firmware,
             GdbPort = gdbPort,
         };
-        Func<System.Diagnostics.Process, Task>? started = gdbPort is int gdb
-            ? qemuProcess => GdbSession.AnnounceAsync(qemuProcess, gdb, image, app.Name, cancellationToken)
-            : null;
+        Func<System.Diagnostics.Process, Task>? started = null;
+        if (gdbPort is int gdb)
+        {
+            string? kernelSymbols = await GdbSession.KernelSymbolsAsync(image, cancellationToken).ConfigureAwait(false);
+            started = qemuProcess => GdbSession.AnnounceAsync(qemuProcess, gdb, image, kernelSymbols, app.Name, cancellationToken);
+        }
 
         GuestNetwork? network = null;
         try

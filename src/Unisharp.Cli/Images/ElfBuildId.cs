@@ -10,32 +10,51 @@ public static class ElfBuildId
 {
     // System V gABI "Section Header" and "Note Section"; NT_GNU_BUILD_ID from binutils' include/elf/common.h.
     private const uint ShtNote = 7;
+    private const uint PtNote = 4;
     private const uint NtGnuBuildId = 3;
 
-    /// <summary>The build ID in lower-case hex, or null when the file has none.</summary>
+    /// <summary>
+    /// The build ID in lower-case hex, or null when the file has none: from the note sections, or from the note
+    /// segments of a file without section headers (the image's compacted vmlinux).
+    /// </summary>
     /// <exception cref="InvalidDataException">The file is not a 64-bit little-endian ELF file, or its section headers lie outside it.</exception>
     public static string? Read(ReadOnlySpan<byte> elf)
     {
         ElfDependencies.CheckHeader(elf);
-        long shoff = (long)BinaryPrimitives.ReadUInt64LittleEndian(elf[40..]);
-        int shentsize = BinaryPrimitives.ReadUInt16LittleEndian(elf[58..]);
-        int shnum = BinaryPrimitives.ReadUInt16LittleEndian(elf[60..]);
-        if (shnum > 0 && (shentsize < 64 || shoff < 0 || shoff + (long)shentsize * shnum > elf.Length))
+        // Section headers: e_shoff, e_shentsize, e_shnum; sh_type, sh_offset, sh_size. Program headers: e_phoff,
+        // e_phentsize, e_phnum; p_type, p_offset, p_filesz.
+        return FindInTable(elf, new(TableAt: 40, EntrySizeAt: 58, CountAt: 60, MinimumEntry: 64, ShtNote, TypeAt: 4, OffsetAt: 24, SizeAt: 32))
+            ?? FindInTable(elf, new(TableAt: 32, EntrySizeAt: 54, CountAt: 56, MinimumEntry: 56, PtNote, TypeAt: 0, OffsetAt: 8, SizeAt: 32));
+    }
+
+    /// <summary>The build ID of the file at <paramref name="path"/>, or null when it has none.</summary>
+    public static string? Read(string path) => Read(File.ReadAllBytes(path));
+
+    /// <summary>Where a header table (sections or segments) and its entries' fields are, and which entry type holds notes.</summary>
+    private readonly record struct HeaderTable(int TableAt, int EntrySizeAt, int CountAt, int MinimumEntry, uint NoteType, int TypeAt, int OffsetAt, int SizeAt);
+
+    /// <summary>The build ID in the notes of a header table's note entries.</summary>
+    private static string? FindInTable(ReadOnlySpan<byte> elf, HeaderTable layout)
+    {
+        long table = (long)BinaryPrimitives.ReadUInt64LittleEndian(elf[layout.TableAt..]);
+        int entrySize = BinaryPrimitives.ReadUInt16LittleEndian(elf[layout.EntrySizeAt..]);
+        int count = BinaryPrimitives.ReadUInt16LittleEndian(elf[layout.CountAt..]);
+        if (count > 0 && (entrySize < layout.MinimumEntry || table < 0 || table + (long)entrySize * count > elf.Length))
         {
-            throw new InvalidDataException("the section headers lie outside the file");
+            throw new InvalidDataException("the ELF headers lie outside the file");
         }
-        for (int i = 0; i < shnum; i++)
+        for (int i = 0; i < count; i++)
         {
-            var sh = elf.Slice((int)shoff + i * shentsize, shentsize);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(sh[4..]) != ShtNote)
+            var entry = elf.Slice((int)table + i * entrySize, entrySize);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(entry[layout.TypeAt..]) != layout.NoteType)
             {
                 continue;
             }
-            ulong offset = BinaryPrimitives.ReadUInt64LittleEndian(sh[24..]);
-            ulong size = BinaryPrimitives.ReadUInt64LittleEndian(sh[32..]);
+            ulong offset = BinaryPrimitives.ReadUInt64LittleEndian(entry[layout.OffsetAt..]);
+            ulong size = BinaryPrimitives.ReadUInt64LittleEndian(entry[layout.SizeAt..]);
             if (offset > (ulong)elf.Length || size > (ulong)elf.Length - offset)
             {
-                throw new InvalidDataException("a note section lies outside the file");
+                throw new InvalidDataException("a note lies outside the file");
             }
             if (FindBuildId(elf.Slice((int)offset, (int)size)) is { } id)
             {
@@ -44,9 +63,6 @@ public static class ElfBuildId
         }
         return null;
     }
-
-    /// <summary>The build ID of the file at <paramref name="path"/>, or null when it has none.</summary>
-    public static string? Read(string path) => Read(File.ReadAllBytes(path));
 
     private static string? FindBuildId(ReadOnlySpan<byte> notes)
     {

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Unisharp.Cli.Building;
+using Unisharp.Cli.Images;
 
 namespace Unisharp.Cli.MicroVm;
 
@@ -48,10 +50,27 @@ internal static class GdbSession
     }
 
     /// <summary>
+    /// The kernel's vmlinux with symbols for <paramref name="image"/>: the current kernel build's, when its build ID is
+    /// the image's kernel's; else null (an image from an older kernel, or a kernel directory without one), said once.
+    /// </summary>
+    public static async Task<string?> KernelSymbolsAsync(MicroVmImage image, CancellationToken cancellationToken)
+    {
+        var kernel = await KernelLocator.FindAsync(cancellationToken).ConfigureAwait(false);
+        string full = kernel.VmlinuxWithSymbols;
+        if (File.Exists(full) && ElfBuildId.Read(full) is { } id && id == ElfBuildId.Read(image.Kernel))
+        {
+            return full;
+        }
+        Progress.Info($"no vmlinux with symbols for {AppBuilder.Relative(image.Kernel)} (its build's vmlinux.full): gdb gets the app's symbols only");
+        return null;
+    }
+
+    /// <summary>
     /// Once QEMU's gdbstub listens (or QEMU has ended, or half a minute has gone), prints the gdb command for
     /// <paramref name="image"/> and how to break in the app <paramref name="appName"/>.
     /// </summary>
-    public static async Task AnnounceAsync(Process qemu, int port, MicroVmImage image, string appName, CancellationToken cancellationToken)
+    public static async Task AnnounceAsync(Process qemu, int port, MicroVmImage image, string? kernelSymbols, string appName,
+        CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         while (!qemu.HasExited && !IsListening(port) && clock.Elapsed < TimeSpan.FromSeconds(30))
@@ -63,7 +82,7 @@ internal static class GdbSession
             return;
         }
         Progress.Info($"the VM is stopped before its first instruction, waiting for gdb on 127.0.0.1:{port}");
-        Progress.Info("attach gdb with: " + Command(image.Kernel, image.Symbols, port));
+        Progress.Info("attach gdb with: " + Command(kernelSymbols, image.Symbols, port));
         Progress.Info($"then break in the app with a hardware breakpoint (its pages are not mapped yet), e.g. 'hbreak {appName}_Program___Main__', " +
             "and 'continue'; gdb's 'kill' ends the VM");
     }
@@ -87,10 +106,10 @@ internal static class GdbSession
     }
 
     /// <summary>
-    /// The shell command that attaches gdb: the kernel's vmlinux as the program (kernel symbols, x86_64), the gdbstub
-    /// as the remote target, the app's symbols at <see cref="AppLoadBase"/> (confirmation off for that one command only).
+    /// The shell command that attaches gdb: the kernel's vmlinux with symbols as the program when there is one, the
+    /// gdbstub as the remote target, the app's symbols at <see cref="AppLoadBase"/> (confirmation off for that one command).
     /// </summary>
-    public static string Command(string vmlinux, string appSymbols, int port)
+    public static string Command(string? vmlinux, string appSymbols, int port)
     {
         string[] commands =
         [
@@ -99,7 +118,7 @@ internal static class GdbSession
             $"add-symbol-file {GdbQuote(Path.GetFullPath(appSymbols))} -o 0x{AppLoadBase:x}",
             "set confirm on",
         ];
-        return "gdb -q " + MicroVmImage.ShellQuote(Path.GetFullPath(vmlinux)) + string.Concat(commands.Select(c => " -ex " + MicroVmImage.ShellQuote(c)));
+        return "gdb -q" + (vmlinux is null ? "" : " " + MicroVmImage.ShellQuote(Path.GetFullPath(vmlinux))) + string.Concat(commands.Select(c => " -ex " + MicroVmImage.ShellQuote(c)));
     }
 
     /// <summary>A path as gdb's own argument splitting reads it: in double quotes when it holds a space.</summary>
