@@ -11,7 +11,7 @@ internal static class UnisharpCommandLine
     public static async Task<int> InvokeAsync(string[] args)
     {
         var root = Build();
-        var parse = root.Parse(args);
+        var parse = root.Parse(WithGdbValues(args));
         if (parse.Errors.Count > 0)
         {
             // The whole command path ("bench net "), so the hint names the help that explains the error.
@@ -48,6 +48,23 @@ internal static class UnisharpCommandLine
             await Console.Error.WriteLineAsync("unisharp: cancelled").ConfigureAwait(false);
             return 130;
         }
+    }
+
+    /// <summary>
+    /// <c>--gdb</c>'s port is optional: a bare <c>--gdb</c> followed by a word that is not a number (the app's directory,
+    /// another option) becomes <c>--gdb=DEFAULT</c>, so that the word keeps its own meaning. Boot arguments after <c>--</c> stay as they are.
+    /// </summary>
+    internal static string[] WithGdbValues(string[] args)
+    {
+        var result = (string[])args.Clone();
+        for (int i = 0; i + 1 < result.Length && result[i] != "--"; i++)
+        {
+            if (result[i] == "--gdb" && (result[i + 1].Length == 0 || !result[i + 1].All(char.IsAsciiDigit)))
+            {
+                result[i] = $"--gdb={MicroVm.MicroVmLaunch.DefaultGdbPort}";
+            }
+        }
+        return result;
     }
 
     internal static RootCommand Build()
@@ -135,21 +152,6 @@ internal static class UnisharpCommandLine
                     "and the app's symbols. Break in the app with hbreak (it is not mapped yet), e.g. hbreak hello_Program___Main__.",
                 HelpName = "PORT",
                 Arity = ArgumentArity.ZeroOrOne,
-                // "--gdb examples/hello" names the app, not a port: leave a word that is no number but a directory to the app-dir argument.
-                CustomParser = r =>
-                {
-                    if (r.Tokens.Count == 0)
-                    {
-                        return "";
-                    }
-                    string word = r.Tokens[0].Value;
-                    if (!word.All(char.IsAsciiDigit) && Directory.Exists(word))
-                    {
-                        r.OnlyTake(0);
-                        return "";
-                    }
-                    return word;
-                },
             };
             var command = new Command("run", "Build the app if needed and run it (qemu, firecracker: boot its image under QEMU, serial console here); its exit code becomes ours.")
             { dir, t, n, d, pcap, fault, offload, debug, mem, cpus, netns, gdb, noBuild, v, b };
