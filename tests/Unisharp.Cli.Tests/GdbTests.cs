@@ -205,9 +205,18 @@ public sealed class GdbTests
             {
                 Assert.Equal(2, console.ToString().Split('\n').Count(l => l.TrimEnd('\r').EndsWith("Hello", StringComparison.Ordinal)));
             }
-            Assert.Equal(1, HostCommand.Run("pgrep", ["-f", $"tcp:127.0.0.1:{port}"]).ExitCode);
-            using var again = new TcpListener(IPAddress.Loopback, port);
-            again.Start();
+            AssertNothingLeftOn(port);
+
+            // gdb's kill ends the VM where it stands (here at the reset vector) and the tool with 137, as a killed process.
+            tool.Dispose();
+            tool = Unisharp.Start("run", app, "-t", "qemu", "--no-build", $"--gdb={port}");
+            string killer = WaitForLine(tool.StandardError, "attach gdb with: ");
+            var kill = HostCommand.Run("bash", ["-c", killer[killer.IndexOf("gdb -q", StringComparison.Ordinal)..] + " -batch -ex kill"], TimeSpan.FromMinutes(1));
+            Assert.Contains("killed", kill.Stdout + kill.Stderr);
+            Assert.True(tool.WaitForExit(TimeSpan.FromSeconds(30)), "the tool did not end after gdb's kill");
+            Assert.Equal(137, tool.ExitCode);
+            Assert.Contains("gdb killed the VM", tool.StandardError.ReadToEnd());
+            AssertNothingLeftOn(port);
         }
         finally
         {
@@ -222,6 +231,26 @@ public sealed class GdbTests
             tool?.Dispose();
             Unisharp.DeleteScratch(app);
         }
+    }
+
+    /// <summary>No QEMU left with a stub on <paramref name="port"/>, and the port free again.</summary>
+    private static void AssertNothingLeftOn(int port)
+    {
+        Assert.Equal(1, HostCommand.Run("pgrep", ["-f", $"tcp:127.0.0.1:{port}"]).ExitCode);
+        using var again = new TcpListener(IPAddress.Loopback, port);
+        again.Start();
+    }
+
+    private static string WaitForLine(StreamReader reader, string text)
+    {
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Contains(text, StringComparison.Ordinal))
+            {
+                return line;
+            }
+        }
+        throw new InvalidOperationException($"no line with '{text}' before the end");
     }
 
     private static string Hello => Path.Combine(Unisharp.Root, "examples", "hello");

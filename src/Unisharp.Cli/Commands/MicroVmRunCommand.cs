@@ -35,11 +35,6 @@ internal static class MicroVmRunCommand
         int? gdbPort = extras.Gdb is null ? null : GdbSession.ParsePort(extras.Gdb);
         if (gdbPort is int port)
         {
-            if (tap is not null)
-            {
-                // QEMU then runs in the TAP's namespace, whose loopback gdb on this one cannot reach.
-                throw new CliException("--gdb with --net is not available yet: debug without the network card", CliException.Usage);
-            }
             GdbSession.CheckPortFree(port);
         }
         var disks = diskOptions.Select(MicroVmDisk.Parse).ToList();
@@ -95,10 +90,17 @@ internal static class MicroVmRunCommand
             GdbPort = gdbPort,
         };
         Func<System.Diagnostics.Process, Task>? started = null;
+        GdbForwarder? forwarder = null;
         if (gdbPort is int gdb)
         {
             string? kernelSymbols = await GdbSession.KernelSymbolsAsync(image, cancellationToken).ConfigureAwait(false);
-            started = qemuProcess => GdbSession.AnnounceAsync(qemuProcess, gdb, image, kernelSymbols, app.Name, cancellationToken);
+            if (tap is not null)
+            {
+                // QEMU then runs in the TAP's namespace, whose loopback gdb on this host cannot reach.
+                forwarder = GdbForwarder.Start(gdb);
+                launch = launch with { GdbSocket = forwarder.SocketPath };
+            }
+            started = qemuProcess => GdbSession.AnnounceAsync(qemuProcess, gdb, forwarder, image, kernelSymbols, app.Name, cancellationToken);
         }
 
         GuestNetwork? network = null;
@@ -116,6 +118,10 @@ internal static class MicroVmRunCommand
             if (network is not null)
             {
                 await network.DisposeAsync().ConfigureAwait(false);
+            }
+            if (forwarder is not null)
+            {
+                await forwarder.DisposeAsync().ConfigureAwait(false);
             }
         }
     }

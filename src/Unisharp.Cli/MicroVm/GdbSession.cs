@@ -45,9 +45,11 @@ internal static class GdbSession
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AccessDenied)
         {
-            throw new CliException($"--gdb: port {port} on 127.0.0.1 is in use: choose another with --gdb=PORT");
+            throw PortInUse(port);
         }
     }
+
+    public static CliException PortInUse(int port) => new($"--gdb: port {port} on 127.0.0.1 is in use: choose another with --gdb=PORT");
 
     /// <summary>
     /// The kernel's vmlinux with symbols for <paramref name="image"/>: the current kernel build's, when its build ID is
@@ -67,13 +69,14 @@ internal static class GdbSession
 
     /// <summary>
     /// Once QEMU's gdbstub listens (or QEMU has ended, or half a minute has gone), prints the gdb command for
-    /// <paramref name="image"/> and how to break in the app <paramref name="appName"/>.
+    /// <paramref name="image"/> and how to break in the app <paramref name="appName"/>. With <paramref name="forwarder"/>
+    /// the stub is its Unix socket, reached through it.
     /// </summary>
-    public static async Task AnnounceAsync(Process qemu, int port, MicroVmImage image, string? kernelSymbols, string appName,
+    public static async Task AnnounceAsync(Process qemu, int port, GdbForwarder? forwarder, MicroVmImage image, string? kernelSymbols, string appName,
         CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        while (!qemu.HasExited && !IsListening(port) && clock.Elapsed < TimeSpan.FromSeconds(30))
+        while (!qemu.HasExited && !(forwarder is null ? IsListening(port) : File.Exists(forwarder.SocketPath)) && clock.Elapsed < TimeSpan.FromSeconds(30))
         {
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }

@@ -83,6 +83,9 @@ internal sealed record MicroVmLaunch
     /// </summary>
     public int? GdbPort { get; init; }
 
+    /// <summary>With <see cref="GdbPort"/>: the gdbstub on this Unix socket instead, for a QEMU inside a network namespace (<see cref="GdbForwarder"/>).</summary>
+    public string? GdbSocket { get; init; }
+
     private bool IsMicrovm => Target == "firecracker";
 
     /// <summary>The guest's MAC address: locally administered, the same for the same TAP name.</summary>
@@ -169,7 +172,10 @@ internal sealed record MicroVmLaunch
         if (GdbPort is int port)
         {
             // Loopback only: the gdbstub gives whoever connects the whole machine.
-            arguments.AddRange(["-gdb", $"tcp:127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "-S"]);
+            string stub = GdbSocket is { } socket
+                ? $"unix:{socket.Replace(",", ",,", StringComparison.Ordinal)},server=on,wait=off"
+                : $"tcp:127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
+            arguments.AddRange(["-gdb", stub, "-S"]);
         }
         if (Tap is not null)
         {

@@ -13,6 +13,9 @@ internal static class MicroVmRunner
 {
     public const string QemuVariable = "UNISHARP_QEMU";
 
+    /// <summary>What QEMU says when gdb's <c>kill</c> ends it (exit status 0, no code from the guest).</summary>
+    private const string GdbKillMessage = "QEMU: Terminated via GDBstub";
+
     private const int SigInt = 2;
     private const int SigTerm = 15;
 
@@ -79,11 +82,16 @@ internal static class MicroVmRunner
         }
         using var process = Process.Start(start) ?? throw new CliException($"cannot start {qemu}");
         var qemuErrors = new List<string>();
+        bool killedFromGdb = false;
         var errors = Task.Run(async () =>
         {
             while (await process.StandardError.ReadLineAsync().ConfigureAwait(false) is { } line)
             {
-                if (line.Contains("qemu-system-", StringComparison.Ordinal) && !line.Contains("terminating on signal", StringComparison.Ordinal)
+                if (line.Contains(GdbKillMessage, StringComparison.Ordinal))
+                {
+                    killedFromGdb = true;
+                }
+                else if (line.Contains("qemu-system-", StringComparison.Ordinal) && !line.Contains("terminating on signal", StringComparison.Ordinal)
                     && !line.Contains("warning:", StringComparison.Ordinal))
                 {
                     lock (qemuErrors)
@@ -123,6 +131,12 @@ internal static class MicroVmRunner
         {
             Progress.Info($"stopped the VM ({(stoppedBy == SigInt ? "SIGINT" : "SIGTERM")})");
             return 128 + stoppedBy;
+        }
+        if (killedFromGdb)
+        {
+            // As a process killed under gdb: 128 + SIGKILL.
+            Progress.Info("gdb killed the VM");
+            return 137;
         }
         // QEMU's own failures (a missing file, a TAP it cannot open) exit with 1, as a guest's exit code 0 does: its message tells them apart.
         if (qemuErrors.Count > 0 && (status == 1 || (status & 1) == 0))
