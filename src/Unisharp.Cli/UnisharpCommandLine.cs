@@ -147,7 +147,7 @@ internal static class UnisharpCommandLine
             };
             var gdb = new Option<string?>("--gdb")
             {
-                Description = $"qemu, firecracker: QEMU's gdbstub on 127.0.0.1:PORT [default: {MicroVm.MicroVmLaunch.DefaultGdbPort}], the VM stopped before its first " +
+                Description = $"qemu, firecracker (--gdb or --gdb=PORT): QEMU's gdbstub on 127.0.0.1:PORT [default: {MicroVm.MicroVmLaunch.DefaultGdbPort}], the VM stopped before its first " +
                     "instruction, the kernel and the app at fixed addresses (nokaslr norandmaps); prints the gdb command that attaches with the kernel's " +
                     "and the app's symbols. Break in the app with hbreak (it is not mapped yet), e.g. hbreak hello_Program___Main__.",
                 HelpName = "PORT",

@@ -36,6 +36,16 @@ public sealed class GdbTests
         Assert.DoesNotContain("norandmaps", launch.AppWords());
     }
 
+    [Fact]
+    public void GdbSocket_QemuInANamespace_StubOnTheUnixSocketInstead()
+    {
+        var launch = Launch("qemu") with { GdbPort = 4321, GdbSocket = "/tmp/a,b.sock", Tap = "tap0" };
+
+        var arguments = launch.QemuArguments().ToList();
+        Assert.Equal("unix:/tmp/a,,b.sock,server=on,wait=off", arguments[arguments.IndexOf("-gdb") + 1]);
+        Assert.DoesNotContain(arguments, a => a.Contains("tcp:", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("qemu")]
     [InlineData("firecracker")]
@@ -99,6 +109,15 @@ public sealed class GdbTests
         elf[60] = 0;
         elf[61] = 0;
         Assert.Equal(expected, ElfBuildId.Read(elf));
+    }
+
+    [Fact]
+    public void Help_Run_DescribesGdbForTheMicroVmTargets()
+    {
+        var result = Unisharp.Run("run", "--help");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("--gdb <PORT>", result.Stdout);
+        Assert.Contains("qemu, firecracker (--gdb or --gdb=PORT): QEMU's gdbstub on 127.0.0.1:PORT [default: 1234]", result.Stdout);
     }
 
     [Fact]
