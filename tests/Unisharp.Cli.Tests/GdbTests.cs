@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using Unisharp.Cli.Images;
 using Unisharp.Cli.MicroVm;
 using Unisharp.Testing;
@@ -120,20 +119,15 @@ public sealed class GdbTests
         Assert.Contains("qemu, firecracker (--gdb or --gdb=PORT): QEMU's gdbstub on 127.0.0.1:PORT [default: 1234]", result.Stdout);
     }
 
-    [Fact]
-    public void Run_GdbOnUnix_SaysItIsForTheMicroVmTargets()
+    /// <summary>On unix, --gdb says what it is for; given before the app's directory, it leaves the directory to the app.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Run_GdbOnUnix_SaysItIsForTheMicroVmTargets(bool gdbBeforeTheApp)
     {
-        var result = Unisharp.Run("run", Hello, "-t", "unix", "--gdb");
+        var result = gdbBeforeTheApp ? Unisharp.Run("run", "--gdb", Hello, "-t", "unix") : Unisharp.Run("run", Hello, "-t", "unix", "--gdb");
         Assert.Equal(2, result.ExitCode);
         Assert.StartsWith("unisharp: error: --gdb is for the microVM targets (qemu, firecracker); on unix run the executable under gdb itself", LastLine(result.Stderr));
-    }
-
-    [Fact]
-    public void Run_GdbBeforeTheAppDirectory_TheDirectoryIsTheAppNotThePort()
-    {
-        var result = Unisharp.Run("run", "--gdb", Hello, "-t", "unix");
-        Assert.Equal(2, result.ExitCode);
-        Assert.StartsWith("unisharp: error: --gdb is for the microVM targets", LastLine(result.Stderr));
     }
 
     [Fact]
@@ -172,32 +166,8 @@ public sealed class GdbTests
         try
         {
             tool = Unisharp.Start("run", app, "-t", "qemu", $"--gdb={port}", "--", "--count=2", "--interval-ms=10");
-            var stderr = new StringBuilder();
-            var console = new StringBuilder();
-            var attach = new TaskCompletionSource<string>();
-            tool.ErrorDataReceived += (_, e) =>
-            {
-                lock (stderr)
-                {
-                    stderr.AppendLine(e.Data);
-                }
-                const string Prefix = "attach gdb with: ";
-                if (e.Data?.IndexOf(Prefix, StringComparison.Ordinal) is int at and >= 0)
-                {
-                    attach.TrySetResult(e.Data[(at + Prefix.Length)..]);
-                }
-            };
-            tool.OutputDataReceived += (_, e) =>
-            {
-                lock (console)
-                {
-                    console.AppendLine(e.Data);
-                }
-            };
-            tool.BeginErrorReadLine();
-            tool.BeginOutputReadLine();
-            Assert.True(attach.Task.Wait(TimeSpan.FromMinutes(15)), $"no 'attach gdb with' line: {stderr}");
-            string command = attach.Task.Result;
+            var output = new ToolOutput(tool, "attach gdb with: ");
+            string command = output.WaitForMarked(TimeSpan.FromMinutes(15));
             Assert.Contains($"target remote 127.0.0.1:{port}", command);
 
             // The symbols gdb is given are those of the image's /init.
@@ -217,13 +187,10 @@ public sealed class GdbTests
             Assert.Contains("Breakpoint 1, hello_Program___Main__", session);
             Assert.Matches(@"#0 +hello_Program___Main__ \(", session);
 
-            Assert.True(tool.WaitForExit(TimeSpan.FromMinutes(2)), $"the tool did not end after gdb continued: {stderr}\ngdb: {session}");
+            Assert.True(tool.WaitForExit(TimeSpan.FromMinutes(2)), $"the tool did not end after gdb continued: {output.Stderr}\ngdb: {session}");
             tool.WaitForExit();
-            Assert.True(tool.ExitCode == 0, $"exit {tool.ExitCode}: {stderr}\ngdb: {session}");
-            lock (console)
-            {
-                Assert.Equal(2, console.ToString().Split('\n').Count(l => l.TrimEnd('\r').EndsWith("Hello", StringComparison.Ordinal)));
-            }
+            Assert.True(tool.ExitCode == 0, $"exit {tool.ExitCode}: {output.Stderr}\ngdb: {session}");
+            Assert.Equal(2, output.Console.Split('\n').Count(l => l.TrimEnd('\r').EndsWith("Hello", StringComparison.Ordinal)));
             AssertNothingLeftOn(port);
 
             // gdb's kill ends the VM where it stands (here at the reset vector) and the tool with 137, as a killed process.
@@ -239,14 +206,7 @@ public sealed class GdbTests
         }
         finally
         {
-            if (tool is { HasExited: false })
-            {
-                HostCommand.Run("kill", ["-TERM", tool.Id.ToString()]);
-                if (!tool.WaitForExit(TimeSpan.FromSeconds(30)))
-                {
-                    tool.Kill(entireProcessTree: true);
-                }
-            }
+            ToolOutput.Stop(tool);
             tool?.Dispose();
             Unisharp.DeleteScratch(app);
         }
