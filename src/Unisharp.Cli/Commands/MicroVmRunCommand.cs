@@ -100,7 +100,7 @@ internal static class MicroVmRunCommand
                 forwarder = GdbForwarder.Start(gdb);
                 launch = launch with { GdbSocket = forwarder.SocketPath };
             }
-            started = qemuProcess => GdbSession.AnnounceAsync(qemuProcess, gdb, forwarder, image, kernelSymbols, app.Name, cancellationToken);
+            started = qemuProcess => GdbSession.AnnounceAsync(qemuProcess, gdb, forwarder, image, kernelSymbols, app.Name);
         }
 
         GuestNetwork? network = null;

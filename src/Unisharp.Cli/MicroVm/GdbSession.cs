@@ -72,13 +72,13 @@ internal static class GdbSession
     /// <paramref name="image"/> and how to break in the app <paramref name="appName"/>. With <paramref name="forwarder"/>
     /// the stub is its Unix socket, reached through it.
     /// </summary>
-    public static async Task AnnounceAsync(Process qemu, int port, GdbForwarder? forwarder, MicroVmImage image, string? kernelSymbols, string appName,
-        CancellationToken cancellationToken)
+    public static async Task AnnounceAsync(Process qemu, int port, GdbForwarder? forwarder, MicroVmImage image, string? kernelSymbols, string appName)
     {
+        // Not cancellable: QEMU is running, and only the runner that waits for it after this stops it on a signal.
         var clock = Stopwatch.StartNew();
         while (!qemu.HasExited && !(forwarder is null ? IsListening(port) : File.Exists(forwarder.SocketPath)) && clock.Elapsed < TimeSpan.FromSeconds(30))
         {
-            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
         }
         if (qemu.HasExited)
         {
