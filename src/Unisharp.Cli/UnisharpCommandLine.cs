@@ -11,7 +11,7 @@ internal static class UnisharpCommandLine
     public static async Task<int> InvokeAsync(string[] args)
     {
         var root = Build();
-        var parse = root.Parse(args);
+        var parse = root.Parse(WithGdbValues(args));
         if (parse.Errors.Count > 0)
         {
             // The whole command path ("bench net "), so the hint names the help that explains the error.
@@ -48,6 +48,23 @@ internal static class UnisharpCommandLine
             await Console.Error.WriteLineAsync("unisharp: cancelled").ConfigureAwait(false);
             return 130;
         }
+    }
+
+    /// <summary>
+    /// <c>--gdb</c>'s port is optional: a bare <c>--gdb</c> followed by a word that is not a number (the app's directory,
+    /// another option) becomes <c>--gdb=DEFAULT</c>, so that the word keeps its own meaning. Boot arguments after <c>--</c> stay as they are.
+    /// </summary>
+    internal static string[] WithGdbValues(string[] args)
+    {
+        var result = (string[])args.Clone();
+        for (int i = 0; i + 1 < result.Length && result[i] != "--"; i++)
+        {
+            if (result[i] == "--gdb" && (result[i + 1].Length == 0 || !result[i + 1].All(char.IsAsciiDigit)))
+            {
+                result[i] = $"--gdb={MicroVm.MicroVmLaunch.DefaultGdbPort}";
+            }
+        }
+        return result;
     }
 
     internal static RootCommand Build()
@@ -128,11 +145,20 @@ internal static class UnisharpCommandLine
                     "(off gives QEMU's TAP vnet_hdr=off and the guest unisharp.offload=off). [default: on]",
                 HelpName = "on|off",
             };
+            var gdb = new Option<string?>("--gdb")
+            {
+                Description = $"qemu, firecracker (--gdb or --gdb=PORT): QEMU's gdbstub on 127.0.0.1:PORT [default: {MicroVm.MicroVmLaunch.DefaultGdbPort}], the VM stopped before its first " +
+                    "instruction, the kernel and the app at fixed addresses (nokaslr norandmaps); prints the gdb command that attaches with the kernel's " +
+                    "and the app's symbols. Break in the app with hbreak (it is not mapped yet), e.g. hbreak hello_Program___Main__.",
+                HelpName = "PORT",
+                Arity = ArgumentArity.ZeroOrOne,
+            };
             var command = new Command("run", "Build the app if needed and run it (qemu, firecracker: boot its image under QEMU, serial console here); its exit code becomes ours.")
-            { dir, t, n, d, pcap, fault, offload, debug, mem, cpus, netns, noBuild, v, b };
+            { dir, t, n, d, pcap, fault, offload, debug, mem, cpus, netns, gdb, noBuild, v, b };
             command.SetAction((r, ct) => RunCommand.ExecuteAsync(r.GetValue(dir), r.GetValue(t), r.GetValue(n), r.GetValue(d) ?? [], r.GetValue(b) ?? [],
                 new RunCommand.Extras(r.GetValue(pcap), r.GetValue(fault), r.GetValue(noBuild), r.GetValue(v),
-                    r.GetValue(debug), r.GetValue(mem), r.GetValue(cpus), r.GetValue(netns), r.GetValue(offload)), ct));
+                    r.GetValue(debug), r.GetValue(mem), r.GetValue(cpus), r.GetValue(netns), r.GetValue(offload),
+                    r.GetResult(gdb) is null ? null : r.GetValue(gdb) ?? ""), ct));
             root.Subcommands.Add(command);
         }
         {

@@ -133,36 +133,12 @@ public sealed class MicroVmCliTests
             Assert.True(build.ExitCode == 0, build.Stderr + build.Stdout);
 
             tool = Unisharp.Start("run", app, "-t", "qemu", "--no-build", "--net", "tap:tap0", "--pcap", pcap, "--", "--ipv4=198.18.7.2/24");
-            var stderr = new System.Text.StringBuilder();
-            var reach = new TaskCompletionSource<string>();
-            tool.ErrorDataReceived += (_, e) =>
-            {
-                lock (stderr)
-                {
-                    stderr.AppendLine(e.Data);
-                }
-                const string Prefix = "reach the guest with: ";
-                if (e.Data?.IndexOf(Prefix, StringComparison.Ordinal) is int at and >= 0)
-                {
-                    reach.TrySetResult(e.Data[(at + Prefix.Length)..]);
-                }
-            };
-            var console = new System.Text.StringBuilder();
-            tool.OutputDataReceived += (_, e) =>
-            {
-                lock (console)
-                {
-                    console.AppendLine(e.Data);
-                }
-            };
-            tool.BeginErrorReadLine();
-            tool.BeginOutputReadLine();
-            Assert.True(reach.Task.Wait(TimeSpan.FromMinutes(1)), $"no 'reach the guest' line: {stderr}");
-            string[] command = reach.Task.Result.Split(' ');
+            var output = new ToolOutput(tool, "reach the guest with: ");
+            string[] command = output.WaitForMarked(TimeSpan.FromMinutes(1)).Split(' ');
             Assert.Equal(["ip", "netns", "exec"], command[..3]);
             string ns = command[3];
             Assert.Equal(["ping", "198.18.7.2"], command[4..]);
-            Assert.Contains($"host side 198.18.7.1/24", stderr.ToString());
+            Assert.Contains($"host side 198.18.7.1/24", output.Stderr);
 
             // The guest needs a few seconds under TCG to boot and configure its address.
             HostCommand.Result? ping = null;
@@ -175,7 +151,7 @@ public sealed class MicroVmCliTests
                     break;
                 }
             }
-            Assert.True(ping is { ExitCode: 0 }, $"no answer to ping: {ping?.Stdout}\n{stderr}");
+            Assert.True(ping is { ExitCode: 0 }, $"no answer to ping: {ping?.Stdout}\n{output.Stderr}");
             // ping exits 0 once a reply came; the first request can go while the guest is still starting its stack.
             Assert.Matches(@"[12] received", ping!.Stdout);
 
@@ -195,22 +171,12 @@ public sealed class MicroVmCliTests
 
             var read = HostCommand.Run("tcpdump", ["-n", "-r", pcap], TimeSpan.FromSeconds(30));
             Assert.Contains("198.18.7.2 > 198.18.7.1: ICMP echo reply", read.Stdout);
-            lock (console)
-            {
-                Assert.Contains("offload: checksum, TCP segmentation", console.ToString());
-            }
+            Assert.Contains("offload: checksum, TCP segmentation", output.Console);
         }
         finally
         {
             // SIGTERM first, so that the tool deletes its namespace; SIGKILL would leave it behind.
-            if (tool is { HasExited: false })
-            {
-                HostCommand.Run("kill", ["-TERM", tool.Id.ToString()]);
-                if (!tool.WaitForExit(TimeSpan.FromSeconds(30)))
-                {
-                    tool.Kill(entireProcessTree: true);
-                }
-            }
+            ToolOutput.Stop(tool);
             tool?.Dispose();
             Unisharp.DeleteScratch(app);
         }

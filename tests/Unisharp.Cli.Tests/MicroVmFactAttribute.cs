@@ -34,6 +34,20 @@ public sealed class MicroVmFactAttribute : FactAttribute
         }
     }
 
+    /// <summary>The test attaches gdb to the VM: skipped without it.</summary>
+    public bool NeedsGdb
+    {
+        get => field;
+        set
+        {
+            field = value;
+            if (value && Skip is null && !HostCommand.Exists("gdb"))
+            {
+                Skip = "needs gdb (apt-get install gdb)";
+            }
+        }
+    }
+
     private static readonly Lazy<bool> s_kernelIsBuilt = new(() =>
         HostCommand.Run("bash", [Path.Combine(Unisharp.Root, "kernel", "build-kernel.sh"), "--cached"], TimeSpan.FromSeconds(60)).ExitCode == 0);
 }

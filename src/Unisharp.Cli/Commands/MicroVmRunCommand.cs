@@ -32,6 +32,11 @@ internal static class MicroVmRunCommand
         {
             throw new CliException("--pcap and --netns need a network card: add --net tap:NAME", CliException.Usage);
         }
+        int? gdbPort = extras.Gdb is null ? null : GdbSession.ParsePort(extras.Gdb);
+        if (gdbPort is int port)
+        {
+            GdbSession.CheckPortFree(port);
+        }
         var disks = diskOptions.Select(MicroVmDisk.Parse).ToList();
         foreach (var disk in disks.Where(d => !Path.Exists(d.Path)))
         {
@@ -51,6 +56,11 @@ internal static class MicroVmRunCommand
         else
         {
             await AppBuilder.BuildAsync(app, target, force: false, extras.Verbose, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (gdbPort is not null && !File.Exists(image.Symbols))
+        {
+            throw new CliException($"{AppBuilder.Relative(image.Directory)} has no {MicroVmImage.SymbolsName} (the app's symbols, for gdb): rebuild it with 'unisharp build -t {target} --force'");
         }
 
         string machine = target == "firecracker" ? "microvm" : "pc";
@@ -77,7 +87,21 @@ internal static class MicroVmRunCommand
             BootArguments = bootArguments,
             Offload = extras.NetOffload != "off",
             Firmware = firmware,
+            GdbPort = gdbPort,
         };
+        Func<System.Diagnostics.Process, Task>? started = null;
+        GdbForwarder? forwarder = null;
+        if (gdbPort is int gdb)
+        {
+            string? kernelSymbols = await GdbSession.KernelSymbolsAsync(image, cancellationToken).ConfigureAwait(false);
+            if (tap is not null)
+            {
+                // QEMU then runs in the TAP's namespace, whose loopback gdb on this host cannot reach.
+                forwarder = GdbForwarder.Start(gdb);
+                launch = launch with { GdbSocket = forwarder.SocketPath };
+            }
+            started = qemuProcess => GdbSession.AnnounceAsync(qemuProcess, gdb, forwarder, image, kernelSymbols, app.Name);
+        }
 
         GuestNetwork? network = null;
         try
@@ -87,13 +111,17 @@ internal static class MicroVmRunCommand
                 network = await GuestNetwork.CreateAsync(tap, extras.Netns, bootArguments, cancellationToken).ConfigureAwait(false);
                 Progress.Info(network.Describe());
             }
-            return await MicroVmRunner.RunAsync(qemu, launch, network, extras.Pcap, extras.Verbose).ConfigureAwait(false);
+            return await MicroVmRunner.RunAsync(qemu, launch, network, extras.Pcap, extras.Verbose, started).ConfigureAwait(false);
         }
         finally
         {
             if (network is not null)
             {
                 await network.DisposeAsync().ConfigureAwait(false);
+            }
+            if (forwarder is not null)
+            {
+                await forwarder.DisposeAsync().ConfigureAwait(false);
             }
         }
     }

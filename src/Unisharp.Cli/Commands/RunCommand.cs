@@ -8,14 +8,17 @@ namespace Unisharp.Cli.Commands;
 /// <summary><c>unisharp run</c>: builds the app if needed, then runs it with the device options and boot arguments.</summary>
 internal static class RunCommand
 {
-    /// <summary>The rest of run's options; the last four are for the microVM targets.</summary>
+    /// <summary>
+    /// The rest of run's options; Debug, MemoryMib, Cpus, Netns and Gdb are for the microVM targets. Gdb is <c>--gdb</c>'s
+    /// port as given, empty when given without one, null without <c>--gdb</c>.
+    /// </summary>
     public readonly record struct Extras(string? Pcap, string? NetFault, bool NoBuild, bool Verbose,
-        bool Debug = false, int? MemoryMib = null, int? Cpus = null, string? Netns = null, string? NetOffload = null);
+        bool Debug = false, int? MemoryMib = null, int? Cpus = null, string? Netns = null, string? NetOffload = null, string? Gdb = null);
 
     public static async Task<int> ExecuteAsync(string? appDirectory, string? target, string? net, IReadOnlyList<string> disks,
         IReadOnlyList<string> bootArguments, Extras extras, CancellationToken cancellationToken)
     {
-        var (pcap, netFault, noBuild, verbose, _, _, _, _, netOffload) = extras;
+        var (pcap, netFault, noBuild, verbose, _, _, _, _, netOffload, _) = extras;
         var app = AppProject.Open(appDirectory);
         var configuration = AppConfiguration.Load(app.Directory);
         string chosen = TargetCatalog.Require(target ?? configuration?.Target);
@@ -35,6 +38,11 @@ internal static class RunCommand
         if (extras.Debug || extras.MemoryMib is not null || extras.Cpus is not null || extras.Netns is not null)
         {
             throw new CliException("--debug, --mem, --cpus and --netns are for the microVM targets (qemu, firecracker); on unix use --log-level=debug as a boot argument", CliException.Usage);
+        }
+        if (extras.Gdb is not null)
+        {
+            throw new CliException("--gdb is for the microVM targets (qemu, firecracker); on unix run the executable under gdb itself: gdb --args " +
+                $"{AppBuilder.Relative(app.ArtifactPath(chosen))} ...", CliException.Usage);
         }
 
         string artifact = app.ArtifactPath(chosen);

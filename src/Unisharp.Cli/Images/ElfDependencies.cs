@@ -29,14 +29,7 @@ public static class ElfDependencies
     /// <exception cref="InvalidDataException">The file is not a 64-bit little-endian ELF file.</exception>
     public static (string? Interpreter, IReadOnlyList<string> Needed) ReadDirect(ReadOnlySpan<byte> elf)
     {
-        if (elf.Length < 64 || !elf[..4].SequenceEqual((ReadOnlySpan<byte>)[0x7F, (byte)'E', (byte)'L', (byte)'F']))
-        {
-            throw new InvalidDataException("not an ELF file");
-        }
-        if (elf[4] != 2 || elf[5] != 1)
-        {
-            throw new InvalidDataException("not a 64-bit little-endian ELF file");
-        }
+        CheckHeader(elf);
         long phoff = (long)BinaryPrimitives.ReadUInt64LittleEndian(elf[32..]);
         int phentsize = BinaryPrimitives.ReadUInt16LittleEndian(elf[54..]);
         int phnum = BinaryPrimitives.ReadUInt16LittleEndian(elf[56..]);
@@ -105,6 +98,19 @@ public static class ElfDependencies
             }
         }
         return (interpreter, needed);
+    }
+
+    /// <exception cref="InvalidDataException">The file is not a 64-bit little-endian ELF file.</exception>
+    internal static void CheckHeader(ReadOnlySpan<byte> elf)
+    {
+        if (elf.Length < 64 || !elf[..4].SequenceEqual((ReadOnlySpan<byte>)[0x7F, (byte)'E', (byte)'L', (byte)'F']))
+        {
+            throw new InvalidDataException("not an ELF file");
+        }
+        if (elf[4] != 2 || elf[5] != 1)
+        {
+            throw new InvalidDataException("not a 64-bit little-endian ELF file");
+        }
     }
 
     /// <summary>

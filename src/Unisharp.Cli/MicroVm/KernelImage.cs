@@ -10,6 +10,9 @@ internal sealed record KernelImage(string Directory)
 
     public string Vmlinux => Path.Combine(Directory, "vmlinux");
 
+    /// <summary>The linker's vmlinux with its symbols (kernel/build-kernel.sh keeps it beside the compacted one), for gdb.</summary>
+    public string VmlinuxWithSymbols => Path.Combine(Directory, "vmlinux.full");
+
     public bool IsComplete => File.Exists(BzImage) && File.Exists(Vmlinux);
 
     public static KernelImage In(string directory) => new(Path.GetFullPath(directory));

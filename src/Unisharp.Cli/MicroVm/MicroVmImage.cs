@@ -18,6 +18,9 @@ internal sealed class MicroVmImage(string directory, string target)
     public const string LaunchScriptName = "launch.sh";
     public const string FirecrackerConfigName = "firecracker.json";
 
+    /// <summary>The symbols of the app, /init in the guest: NativeAOT's <c>NAME.dbg</c> (or the executable itself when not stripped), for gdb.</summary>
+    public const string SymbolsName = "init.dbg";
+
     public string Directory { get; } = directory;
 
     public string Target { get; } = target;
@@ -28,14 +31,38 @@ internal sealed class MicroVmImage(string directory, string target)
 
     public bool Exists => File.Exists(Kernel) && File.Exists(Initrd);
 
+    public string Symbols => Path.Combine(Directory, SymbolsName);
+
     /// <summary>Copies the kernel and packs <paramref name="executable"/> with its libraries into the initrd; returns the initrd's size.</summary>
     public long Build(string executable, KernelImage kernel)
     {
         System.IO.Directory.CreateDirectory(Directory);
         // Both targets boot the vmlinux through PVH: nothing for the guest to unpack before the kernel starts.
         File.Copy(kernel.Vmlinux, Kernel, overwrite: true);
+        CopySymbols(executable);
         // LZ4: a little bigger than gzip, but the kernel unpacks it in well under half the time (most of a TCG boot's /init wait).
         return new InitramfsBuilder(executable) { Format = InitramfsFormat.Lz4 }.WriteTo(Initrd);
+    }
+
+    /// <summary>
+    /// Copies the app's symbols beside the initrd as <see cref="SymbolsName"/>: the <c>.dbg</c> file NativeAOT strips them
+    /// into, after checking that its build ID is the executable's, or the executable itself when it kept its symbols.
+    /// </summary>
+    private void CopySymbols(string executable)
+    {
+        string dbg = executable + ".dbg";
+        if (!File.Exists(dbg))
+        {
+            File.Copy(executable, Symbols, overwrite: true);
+            return;
+        }
+        string? built = ElfBuildId.Read(executable);
+        string? symbols = ElfBuildId.Read(dbg);
+        if (built != symbols)
+        {
+            throw new CliException($"{dbg} is not the symbol file of {executable}: build ID {symbols ?? "none"}, the executable's {built ?? "none"}");
+        }
+        File.Copy(dbg, Symbols, overwrite: true);
     }
 
     /// <summary>Writes <c>cmdline</c>, <c>launch.sh</c> and, for firecracker, <c>firecracker.json</c> for <paramref name="launch"/>.</summary>
@@ -100,7 +127,7 @@ internal sealed class MicroVmImage(string directory, string target)
         return text.ToString();
     }
 
-    private static string ShellQuote(string value) =>
+    internal static string ShellQuote(string value) =>
         value.Length > 0 && value.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,@%+".Contains(c, StringComparison.Ordinal))
             ? value
             : "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";

@@ -22,6 +22,9 @@ internal sealed record MicroVmLaunch
     /// <summary>qboot, the firmware QEMU ships for <c>microvm</c>, found by QEMU in its data directory by this name.</summary>
     public const string QbootFirmware = "bios-microvm.bin";
 
+    /// <summary>The port of QEMU's gdbstub for <c>--gdb</c> without a port, gdb's and QEMU's usual one.</summary>
+    public const int DefaultGdbPort = 1234;
+
     public required string Target { get; init; }
 
     public required string Kernel { get; init; }
@@ -74,6 +77,15 @@ internal sealed record MicroVmLaunch
     /// </summary>
     public string? Firmware { get; init; } = QbootFirmware;
 
+    /// <summary>
+    /// QEMU's gdbstub on 127.0.0.1 at this port, the VM stopped before its first instruction until gdb continues it,
+    /// and the kernel and the app at fixed addresses (<c>nokaslr norandmaps</c>, see <see cref="GdbSession"/>). Null: no gdbstub.
+    /// </summary>
+    public int? GdbPort { get; init; }
+
+    /// <summary>With <see cref="GdbPort"/>: the gdbstub on this Unix socket instead, for a QEMU inside a network namespace (<see cref="GdbForwarder"/>).</summary>
+    public string? GdbSocket { get; init; }
+
     private bool IsMicrovm => Target == "firecracker";
 
     /// <summary>The guest's MAC address: locally administered, the same for the same TAP name.</summary>
@@ -113,6 +125,11 @@ internal sealed record MicroVmLaunch
         {
             words.Add("unisharp.offload=off");
         }
+        if (GdbPort is not null)
+        {
+            // The kernel where its vmlinux says, and no random placement of user space: /init, a PIE, at a known base.
+            words.AddRange(["nokaslr", "norandmaps"]);
+        }
         return words;
     }
 
@@ -151,6 +168,14 @@ internal sealed record MicroVmLaunch
         if (!IsMicrovm && Firmware is not null)
         {
             arguments.InsertRange(2, ["-bios", Firmware]);
+        }
+        if (GdbPort is int port)
+        {
+            // Loopback only: the gdbstub gives whoever connects the whole machine.
+            string stub = GdbSocket is { } socket
+                ? $"unix:{socket.Replace(",", ",,", StringComparison.Ordinal)},server=on,wait=off"
+                : $"tcp:127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
+            arguments.AddRange(["-gdb", stub, "-S"]);
         }
         if (Tap is not null)
         {

@@ -13,6 +13,9 @@ internal static class MicroVmRunner
 {
     public const string QemuVariable = "UNISHARP_QEMU";
 
+    /// <summary>What QEMU says when gdb's <c>kill</c> ends it (exit status 0, no code from the guest).</summary>
+    private const string GdbKillMessage = "QEMU: Terminated via GDBstub";
+
     private const int SigInt = 2;
     private const int SigTerm = 15;
 
@@ -45,8 +48,12 @@ internal static class MicroVmRunner
             .Any(directory => File.Exists(Path.Combine(directory, firmware)));
     }
 
-    /// <summary>Runs <paramref name="launch"/> to its end; returns the guest app's exit code (130/143 when stopped by a signal).</summary>
-    public static async Task<int> RunAsync(string qemu, MicroVmLaunch launch, GuestNetwork? network, string? pcap, bool verbose)
+    /// <summary>
+    /// Runs <paramref name="launch"/> to its end; returns the guest app's exit code (130/143 when stopped by a signal).
+    /// <paramref name="started"/>, when given, runs once QEMU has started (its standard error already read).
+    /// </summary>
+    public static async Task<int> RunAsync(string qemu, MicroVmLaunch launch, GuestNetwork? network, string? pcap, bool verbose,
+        Func<Process, Task>? started = null)
     {
         var command = new List<string>();
         if (network is not null)
@@ -75,11 +82,16 @@ internal static class MicroVmRunner
         }
         using var process = Process.Start(start) ?? throw new CliException($"cannot start {qemu}");
         var qemuErrors = new List<string>();
+        bool killedFromGdb = false;
         var errors = Task.Run(async () =>
         {
             while (await process.StandardError.ReadLineAsync().ConfigureAwait(false) is { } line)
             {
-                if (line.Contains("qemu-system-", StringComparison.Ordinal) && !line.Contains("terminating on signal", StringComparison.Ordinal)
+                if (line.Contains(GdbKillMessage, StringComparison.Ordinal))
+                {
+                    killedFromGdb = true;
+                }
+                else if (line.Contains("qemu-system-", StringComparison.Ordinal) && !line.Contains("terminating on signal", StringComparison.Ordinal)
                     && !line.Contains("warning:", StringComparison.Ordinal))
                 {
                     lock (qemuErrors)
@@ -90,6 +102,11 @@ internal static class MicroVmRunner
                 await Console.Error.WriteLineAsync(line).ConfigureAwait(false);
             }
         });
+
+        if (started is not null)
+        {
+            await started(process).ConfigureAwait(false);
+        }
 
         int stoppedBy = 0;
         void Stop(PosixSignalContext context)
@@ -114,6 +131,12 @@ internal static class MicroVmRunner
         {
             Progress.Info($"stopped the VM ({(stoppedBy == SigInt ? "SIGINT" : "SIGTERM")})");
             return 128 + stoppedBy;
+        }
+        if (killedFromGdb)
+        {
+            // As a process killed under gdb: 128 + SIGKILL.
+            Progress.Info("gdb killed the VM");
+            return 137;
         }
         // QEMU's own failures (a missing file, a TAP it cannot open) exit with 1, as a guest's exit code 0 does: its message tells them apart.
         if (qemuErrors.Count > 0 && (status == 1 || (status & 1) == 0))
