@@ -1,6 +1,7 @@
 using Unisharp.Cli.Apps;
 using Unisharp.Cli.Building;
 using Unisharp.Cli.MicroVm;
+using Unisharp.Cli.Publishing;
 
 namespace Unisharp.Cli.Commands;
 
@@ -37,6 +38,13 @@ internal static class MicroVmRunCommand
         {
             throw new CliException($"disk '{disk.Name}': {disk.Path} does not exist");
         }
+        var publish = PublishedPort.ParseAll(extras.Publish ?? []);
+        if (tap is null && publish.Count > 0)
+        {
+            throw new CliException("--publish forwards into the VM's network: add --net tap:NAME", CliException.Usage);
+        }
+        // Ports are taken before the build, so one in use stops the run at once; the forwarder ends with the VM.
+        await using var forwarder = publish.Count > 0 ? PortForwarder.Bind(publish) : null;
 
         string qemu = await MicroVmRunner.FindQemuAsync(cancellationToken).ConfigureAwait(false);
         string artifact = app.ArtifactPath(target);
@@ -86,6 +94,10 @@ internal static class MicroVmRunCommand
             {
                 network = await GuestNetwork.CreateAsync(tap, extras.Netns, bootArguments, cancellationToken).ConfigureAwait(false);
                 Progress.Info(network.Describe());
+                if (forwarder is not null)
+                {
+                    RunCommand.PublishInto(forwarder, network, network.GuestAddress);
+                }
             }
             return await MicroVmRunner.RunAsync(qemu, launch, network, extras.Pcap, extras.Verbose).ConfigureAwait(false);
         }

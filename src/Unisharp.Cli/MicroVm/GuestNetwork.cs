@@ -26,6 +26,9 @@ internal sealed class GuestNetwork : IAsyncDisposable
 
     public string Namespace { get; }
 
+    /// <summary>True when the namespace is this run's own (made and deleted here), false for one given with <c>--netns</c>.</summary>
+    public bool OwnsNamespace => _ownsNamespace;
+
     public string Tap { get; }
 
     /// <summary>The TAP's address with its prefix (e.g. 198.18.0.1/24), or null when none was given.</summary>
@@ -42,7 +45,7 @@ internal sealed class GuestNetwork : IAsyncDisposable
     {
         if (Environment.UserName != "root")
         {
-            throw new CliException("--net tap:NAME on a microVM target makes a network namespace and a TAP interface: run as root");
+            throw new CliException("--net tap:NAME makes a network namespace and a TAP interface: run as root");
         }
         if (ProcessRunner.Which("ip") is null)
         {
