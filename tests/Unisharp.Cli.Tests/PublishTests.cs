@@ -182,6 +182,20 @@ public sealed class PublishTests(BuiltExamples examples)
         }
     }
 
+    [Theory]
+    [InlineData("unix", "tap:ustap7", "--port=7", "--publish needs the guest's address: give the app a boot argument --ipv4=A.B.C.D/N (e.g. --ipv4=198.18.0.2/24)")]
+    [InlineData("unix", "tap:ustap7", "--ipv4=10.0.0.2/24", "--publish: the guest's 10.0.0.2 is outside 198.18.0.0/15, so its namespace has no route to it: use an address in 198.18.0.0/15")]
+    [InlineData("unix", "socket", "--port=7", "--publish 127.0.0.1:7:7/tcp: not needed with --net socket, the app listens on the host's port 7 itself (publish maps a different host port to it)")]
+    [InlineData("qemu", "", "--ipv4=198.18.0.2/24", "--publish forwards into the VM's network: add --net tap:NAME")]
+    public void Run_PublishToAnUnreachableGuest_UsageErrorBeforeBuilding(string target, string net, string boot, string message)
+    {
+        string[] publish = net == "socket" ? ["-p", "7:7"] : ["-p", "8080:7"];
+        string[] network = net.Length == 0 ? [] : ["--net", net];
+        var result = Unisharp.Run(TimeSpan.FromMinutes(3), ["run", Path.Combine(Unisharp.Root, "examples", "echo"), "-t", target, "--no-build", .. network, .. publish, "--", boot]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"unisharp: error: {message}", result.Stderr.Trim());
+    }
+
     /// <summary>The app's directory above <c>dist/NAME</c>.</summary>
     internal static string AppDirectory(string executable) => Path.GetDirectoryName(Path.GetDirectoryName(executable)!)!;
 

@@ -43,6 +43,7 @@ internal static class MicroVmRunCommand
         {
             throw new CliException("--publish forwards into the VM's network: add --net tap:NAME", CliException.Usage);
         }
+        var guest = RunCommand.PublishGuest(publish, bootArguments, extras.Netns is null);
         // Ports are taken before the build, so one in use stops the run at once; the forwarder ends with the VM.
         await using var forwarder = publish.Count > 0 ? PortForwarder.Bind(publish) : null;
 
@@ -96,7 +97,7 @@ internal static class MicroVmRunCommand
                 Progress.Info(network.Describe());
                 if (forwarder is not null)
                 {
-                    RunCommand.PublishInto(forwarder, network, network.GuestAddress);
+                    RunCommand.PublishInto(forwarder, network.Namespace, guest!);
                 }
             }
             return await MicroVmRunner.RunAsync(qemu, launch, network, extras.Pcap, extras.Verbose).ConfigureAwait(false);

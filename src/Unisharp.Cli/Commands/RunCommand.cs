@@ -49,12 +49,13 @@ internal static class RunCommand
         {
             throw new CliException("--netns needs a TAP: add --net tap:NAME", CliException.Usage);
         }
-        var socketAddress = GuestNetwork.Addresses(boot).Guest ?? "127.0.0.1";
         if (tap is null && publish.FirstOrDefault(p => p.HostPort == p.GuestPort) is { HostPort: > 0 } same)
         {
             throw new CliException($"--publish {same}: not needed with --net socket, the app listens on the host's port {same.GuestPort} itself " +
                 "(publish maps a different host port to it)", CliException.Usage);
         }
+        // With host sockets the app listens in our own namespace, on its --ipv4= address or on all of them.
+        var guest = tap is null ? IPAddress.Parse(GuestNetwork.Addresses(boot).Guest ?? "127.0.0.1") : PublishGuest(publish, boot, extras.Netns is null);
         // Ports are taken before the build, so one in use stops the run at once.
         await using var forwarder = publish.Count > 0 ? PortForwarder.Bind(publish) : null;
 
@@ -86,7 +87,7 @@ internal static class RunCommand
             }
             if (forwarder is not null)
             {
-                PublishInto(forwarder, network, tap is null ? socketAddress : network!.GuestAddress);
+                PublishInto(forwarder, network?.Namespace, guest!);
             }
             return await RunAppAsync(artifact, network, net, allDisks, boot, extras).ConfigureAwait(false);
         }
@@ -99,18 +100,32 @@ internal static class RunCommand
         }
     }
 
-    /// <summary>Starts the forwarder into the unikernel's namespace (the tool's own one without <paramref name="network"/>).</summary>
-    internal static void PublishInto(PortForwarder forwarder, GuestNetwork? network, string? guestAddress)
+    /// <summary>
+    /// The address <c>--publish</c> forwards to behind a TAP: the guest's <c>--ipv4=</c>, which a namespace of our own
+    /// reaches only inside 198.18.0.0/15 (see <see cref="GuestNetwork"/>); null without <c>--publish</c>.
+    /// </summary>
+    internal static IPAddress? PublishGuest(IReadOnlyList<PublishedPort> publish, IReadOnlyList<string> boot, bool ownNamespace)
     {
-        if (guestAddress is null || !IPAddress.TryParse(guestAddress, out var guest))
+        if (publish.Count == 0)
+        {
+            return null;
+        }
+        var (host, guest) = GuestNetwork.Addresses(boot);
+        if (guest is null)
         {
             throw new CliException("--publish needs the guest's address: give the app a boot argument --ipv4=A.B.C.D/N (e.g. --ipv4=198.18.0.2/24)", CliException.Usage);
         }
-        if (network is { HostAddress: null, OwnsNamespace: true })
+        if (host is null && ownNamespace)
         {
-            throw new CliException($"--publish: the guest's {guestAddress} is outside 198.18.0.0/15, so the namespace has no route to it; use an address in 198.18.0.0/15", CliException.Usage);
+            throw new CliException($"--publish: the guest's {guest} is outside 198.18.0.0/15, so its namespace has no route to it: use an address in 198.18.0.0/15", CliException.Usage);
         }
-        forwarder.Start(network?.Namespace, guest);
+        return IPAddress.Parse(guest);
+    }
+
+    /// <summary>Starts the forwarder into network namespace <paramref name="ns"/> (null: the tool's own) and says so.</summary>
+    internal static void PublishInto(PortForwarder forwarder, string? ns, IPAddress guest)
+    {
+        forwarder.Start(ns, guest);
         Progress.Info($"publish: {forwarder.Describe()}");
     }
 

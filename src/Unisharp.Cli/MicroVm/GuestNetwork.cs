@@ -26,9 +26,6 @@ internal sealed class GuestNetwork : IAsyncDisposable
 
     public string Namespace { get; }
 
-    /// <summary>True when the namespace is this run's own (made and deleted here), false for one given with <c>--netns</c>.</summary>
-    public bool OwnsNamespace => _ownsNamespace;
-
     public string Tap { get; }
 
     /// <summary>The TAP's address with its prefix (e.g. 198.18.0.1/24), or null when none was given.</summary>

@@ -28,7 +28,7 @@ internal sealed class PortForwarder : IAsyncDisposable
     private PortForwarder(List<(PublishedPort, Socket)> listeners) => _listeners = listeners;
 
     /// <summary>How long a UDP client may stay silent both ways before its guest-side socket is closed.</summary>
-    public TimeSpan UdpIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan UdpIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// Binds every host port now, before anything long starts, so a port in use is one clear error; connections
@@ -197,6 +197,8 @@ internal sealed class PortForwarder : IAsyncDisposable
                 {
                     string why = e is SocketException s ? s.Message : $"no answer within {s_connectTimeout.TotalSeconds:0} s";
                     Progress.Info($"publish {port.HostPort}/tcp: cannot connect to {_guest}:{port.GuestPort}: {why}");
+                    // The client sees a reset, as it would from a closed port.
+                    client.LingerState = new LingerOption(true, 0);
                     return;
                 }
             }
