@@ -82,13 +82,20 @@ internal static class UnisharpCommandLine
         var net = () => new Option<string?>("--net")
         {
             Description = "Network for the unikernel: tap:NAME (our stack over a TAP interface) or socket (the host's sockets; unix only). " +
-                "On qemu and firecracker the TAP is made in a network namespace of its own, unisharp-PID, deleted when the VM stops.",
+                "The TAP is made in a network namespace of its own, unisharp-PID, with a host-side address, deleted when the unikernel stops.",
             HelpName = "tap:NAME|socket",
         };
         var disk = () => new Option<string[]>("--disk")
         {
             Description = "Disk NAME backed by the file or block device PATH (append :ro for read-only). Repeatable.",
             HelpName = "NAME=PATH",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var publish = () => new Option<string[]>("--publish", "-p")
+        {
+            Description = "Forward a host port to the unikernel's port: the tool listens on HOST_ADDR (127.0.0.1 unless given) and connects into " +
+                "the unikernel's network namespace to its --ipv4= address; with --net socket it forwards to the app's own host port. Repeatable.",
+            HelpName = Publishing.PublishedPort.Syntax,
             AllowMultipleArgumentsPerToken = false,
         };
         var verbose = () => new Option<bool>("--verbose", "-v") { Description = "Show the full build log and the unikernel's command line." };
@@ -107,10 +114,10 @@ internal static class UnisharpCommandLine
             "  unisharp run -t qemu examples/echo --net tap:tap0 -- --ipv4=198.18.0.2/24");
 
         {
-            var dir = appDir(); var t = target(); var n = net(); var d = disk(); var b = bootArgs();
+            var dir = appDir(); var t = target(); var n = net(); var d = disk(); var p = publish(); var b = bootArgs();
             var command = new Command("configure", "Choose an app's target and the default device options and boot arguments for 'run' (writes unisharp.json).")
-            { dir, t, n, d, b };
-            command.SetAction(r => ConfigureCommand.Execute(r.GetValue(dir), r.GetValue(t), r.GetValue(n), r.GetValue(d) ?? [], r.GetValue(b) ?? []));
+            { dir, t, n, d, p, b };
+            command.SetAction(r => ConfigureCommand.Execute(r.GetValue(dir), r.GetValue(t), r.GetValue(n), r.GetValue(d) ?? [], r.GetValue(b) ?? [], r.GetValue(p)));
             root.Subcommands.Add(command);
         }
         {
@@ -123,7 +130,7 @@ internal static class UnisharpCommandLine
             root.Subcommands.Add(command);
         }
         {
-            var dir = appDir(); var t = target(); var n = net(); var d = disk(); var v = verbose(); var b = bootArgs();
+            var dir = appDir(); var t = target(); var n = net(); var d = disk(); var p = publish(); var v = verbose(); var b = bootArgs();
             var noBuild = new Option<bool>("--no-build") { Description = "Run the artifact as it is, without checking whether it needs a rebuild." };
             var pcap = new Option<string?>("--pcap")
             {
@@ -136,7 +143,7 @@ internal static class UnisharpCommandLine
             var cpus = new Option<int?>("--cpus") { Description = "qemu, firecracker: the VM's virtual CPUs. [default: 1]", HelpName = "N" };
             var netns = new Option<string?>("--netns")
             {
-                Description = "qemu, firecracker: make the TAP in this existing network namespace (it gets no address) instead of one of its own.",
+                Description = "With --net tap:NAME: make the TAP in this existing network namespace (it gets no address) instead of one of its own.",
                 HelpName = "NAME",
             };
             var offload = new Option<string?>("--net-offload")
@@ -154,11 +161,11 @@ internal static class UnisharpCommandLine
                 Arity = ArgumentArity.ZeroOrOne,
             };
             var command = new Command("run", "Build the app if needed and run it (qemu, firecracker: boot its image under QEMU, serial console here); its exit code becomes ours.")
-            { dir, t, n, d, pcap, fault, offload, debug, mem, cpus, netns, gdb, noBuild, v, b };
+            { dir, t, n, d, p, pcap, fault, offload, debug, mem, cpus, netns, gdb, noBuild, v, b };
             command.SetAction((r, ct) => RunCommand.ExecuteAsync(r.GetValue(dir), r.GetValue(t), r.GetValue(n), r.GetValue(d) ?? [], r.GetValue(b) ?? [],
                 new RunCommand.Extras(r.GetValue(pcap), r.GetValue(fault), r.GetValue(noBuild), r.GetValue(v),
                     r.GetValue(debug), r.GetValue(mem), r.GetValue(cpus), r.GetValue(netns), r.GetValue(offload),
-                    r.GetResult(gdb) is null ? null : r.GetValue(gdb) ?? ""), ct));
+                    r.GetResult(gdb) is null ? null : r.GetValue(gdb) ?? "", r.GetValue(p)), ct));
             root.Subcommands.Add(command);
         }
         {

@@ -19,6 +19,8 @@ public sealed class CommandLineTests
     [InlineData("configure", "--target")]
     [InlineData("build", "--force")]
     [InlineData("run", "--no-build")]
+    [InlineData("run", "--publish")]
+    [InlineData("configure", "--publish")]
     [InlineData("clean", "app-dir")]
     [InlineData("targets", "List the targets")]
     public void Help_EachVerb_DescribesItsOptions(string verb, string expected)

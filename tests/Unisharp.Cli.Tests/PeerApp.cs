@@ -49,6 +49,15 @@ internal sealed class PeerApp : IDisposable
         return new PeerApp(Process.Start(start)!);
     }
 
+    /// <summary>Starts <c>./unisharp</c> with <paramref name="arguments"/> in the tests' own namespace, its output collected.</summary>
+    public static PeerApp StartTool(params string[] arguments) => new(Unisharp.Start(arguments));
+
+    /// <summary>The process id: of the app, or of the tool when started with <see cref="StartTool"/>.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>Sends <c>kill -SIGNAL</c> (e.g. TERM, INT) to the process.</summary>
+    public void Signal(string signal) => HostCommand.Run("kill", [$"-{signal}", _process.Id.ToString()]).EnsureSuccess($"kill -{signal}");
+
     /// <summary>Creates a persistent TAP device in <paramref name="ns"/> with the host side's address, for apps to attach to one after another.</summary>
     public static void CreateTap(NetworkNamespace ns, string tap, string hostCidr)
     {

@@ -1,6 +1,7 @@
 using Unisharp.Cli.Apps;
 using Unisharp.Cli.Building;
 using Unisharp.Cli.MicroVm;
+using Unisharp.Cli.Publishing;
 
 namespace Unisharp.Cli.Commands;
 
@@ -42,6 +43,14 @@ internal static class MicroVmRunCommand
         {
             throw new CliException($"disk '{disk.Name}': {disk.Path} does not exist");
         }
+        var publish = PublishedPort.ParseAll(extras.Publish ?? []);
+        if (tap is null && publish.Count > 0)
+        {
+            throw new CliException("--publish forwards into the VM's network: add --net tap:NAME", CliException.Usage);
+        }
+        var guest = RunCommand.PublishGuest(publish, bootArguments, extras.Netns is null);
+        // Ports are taken before the build, so one in use stops the run at once; the forwarder ends with the VM.
+        await using var forwarder = publish.Count > 0 ? PortForwarder.Bind(publish) : null;
 
         string qemu = await MicroVmRunner.FindQemuAsync(cancellationToken).ConfigureAwait(false);
         string artifact = app.ArtifactPath(target);
@@ -90,17 +99,17 @@ internal static class MicroVmRunCommand
             GdbPort = gdbPort,
         };
         Func<System.Diagnostics.Process, Task>? started = null;
-        GdbForwarder? forwarder = null;
+        GdbForwarder? gdbForwarder = null;
         if (gdbPort is int gdb)
         {
             string? kernelSymbols = await GdbSession.KernelSymbolsAsync(image, cancellationToken).ConfigureAwait(false);
             if (tap is not null)
             {
                 // QEMU then runs in the TAP's namespace, whose loopback gdb on this host cannot reach.
-                forwarder = GdbForwarder.Start(gdb);
-                launch = launch with { GdbSocket = forwarder.SocketPath };
+                gdbForwarder = GdbForwarder.Start(gdb);
+                launch = launch with { GdbSocket = gdbForwarder.SocketPath };
             }
-            started = qemuProcess => GdbSession.AnnounceAsync(qemuProcess, gdb, forwarder, image, kernelSymbols, app.Name);
+            started = qemuProcess => GdbSession.AnnounceAsync(qemuProcess, gdb, gdbForwarder, image, kernelSymbols, app.Name);
         }
 
         GuestNetwork? network = null;
@@ -110,6 +119,10 @@ internal static class MicroVmRunCommand
             {
                 network = await GuestNetwork.CreateAsync(tap, extras.Netns, bootArguments, cancellationToken).ConfigureAwait(false);
                 Progress.Info(network.Describe());
+                if (forwarder is not null)
+                {
+                    RunCommand.PublishInto(forwarder, network.Namespace, guest!);
+                }
             }
             return await MicroVmRunner.RunAsync(qemu, launch, network, extras.Pcap, extras.Verbose, started).ConfigureAwait(false);
         }
@@ -119,9 +132,9 @@ internal static class MicroVmRunCommand
             {
                 await network.DisposeAsync().ConfigureAwait(false);
             }
-            if (forwarder is not null)
+            if (gdbForwarder is not null)
             {
-                await forwarder.DisposeAsync().ConfigureAwait(false);
+                await gdbForwarder.DisposeAsync().ConfigureAwait(false);
             }
         }
     }

@@ -42,7 +42,7 @@ internal sealed class GuestNetwork : IAsyncDisposable
     {
         if (Environment.UserName != "root")
         {
-            throw new CliException("--net tap:NAME on a microVM target makes a network namespace and a TAP interface: run as root");
+            throw new CliException("--net tap:NAME makes a network namespace and a TAP interface: run as root");
         }
         if (ProcessRunner.Which("ip") is null)
         {

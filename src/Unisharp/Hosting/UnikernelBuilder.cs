@@ -13,6 +13,12 @@ public sealed class UnikernelBuilder
     /// <summary>Exit code for a bad command line (as cmdliner and sysexits' EX_USAGE family do).</summary>
     public const int UsageExitCode = 2;
 
+    /// <summary>Exit code after SIGINT stopped the app (128 + 2, as a shell reports it).</summary>
+    public const int SigIntExitCode = 130;
+
+    /// <summary>Exit code after SIGTERM stopped the app (128 + 15).</summary>
+    public const int SigTermExitCode = 143;
+
     private readonly string[] _args;
     private readonly UnikernelTarget? _target;
     private readonly List<BootArgument> _arguments = [];
@@ -124,9 +130,20 @@ public sealed class UnikernelBuilder
             ? new IpConfiguration(arguments.Get(_ipv4!), arguments.Get(_gateway!), arguments.Get(_dhcp!) || arguments.Get(_ipv4!) is null)
             : default;
         using var stop = new CancellationTokenSource();
+        // The shell's convention for a process ended by a signal, 128 + its number, once the app has stopped cleanly.
+        int stoppedCode = 0;
+        void RequestStop(PosixSignalContext c, string signal, int code)
+        {
+            c.Cancel = true;
+            if (Interlocked.CompareExchange(ref stoppedCode, code, 0) == 0)
+            {
+                log.Info("host", $"{signal}: stopping");
+                stop.Cancel();
+            }
+        }
         bool signals = _target.StopsOnSignals;
-        using var sigint = signals ? PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; RequestStop(stop, log, "SIGINT"); }) : null;
-        using var sigterm = signals ? PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; RequestStop(stop, log, "SIGTERM"); }) : null;
+        using var sigint = signals ? PosixSignalRegistration.Create(PosixSignal.SIGINT, c => RequestStop(c, "SIGINT", SigIntExitCode)) : null;
+        using var sigterm = signals ? PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => RequestStop(c, "SIGTERM", SigTermExitCode)) : null;
 
         TargetDevices devices;
         try
@@ -162,12 +179,18 @@ public sealed class UnikernelBuilder
             Task<int> running = Task.Run(() => app(context));
             try
             {
-                return await WaitAsync(running, stop.Token, log).ConfigureAwait(false);
+                int code = await WaitAsync(running, stop.Token, log).ConfigureAwait(false);
+                if (stoppedCode == 0 || code != 0)
+                {
+                    return code;
+                }
+                log.Info("host", "stopped");
+                return stoppedCode;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 log.Info("host", "stopped");
-                return 130;
+                return stoppedCode;
             }
             catch (Exception e)
             {
@@ -189,19 +212,11 @@ public sealed class UnikernelBuilder
         // Asked to stop: give the app its grace period to wind down on the Stopping token.
         if (await Task.WhenAny(running, Task.Delay(StopGracePeriod, CancellationToken.None)).ConfigureAwait(false) == running)
         {
-            return running.IsCompletedSuccessfully ? running.Result : 130;
+            // The app's own code, or the signal's when it ended by cancellation.
+            return await running.ConfigureAwait(false);
         }
         log.Warning("host", $"the app did not stop within {StopGracePeriod.TotalSeconds:0.#} s; exiting anyway");
-        return 130;
-    }
-
-    private static void RequestStop(CancellationTokenSource stop, Logger log, string signal)
-    {
-        if (!stop.IsCancellationRequested)
-        {
-            log.Info("host", $"{signal}: stopping");
-            stop.Cancel();
-        }
+        return 0;
     }
 
     /// <summary>Writes the usage: device options of the target, then every declared boot argument.</summary>
