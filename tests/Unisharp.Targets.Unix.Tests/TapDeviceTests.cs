@@ -4,6 +4,7 @@ using Unisharp.Devices;
 using Unisharp.Net;
 using Unisharp.Targets.Unix.Network;
 using Unisharp.Testing;
+using Unisharp.Tests.Middleware;
 
 namespace Unisharp.Targets.Unix.Tests;
 

@@ -1,6 +1,6 @@
 using Unisharp.Devices;
 
-namespace Unisharp.Testing;
+namespace Unisharp.Tests.Middleware;
 
 /// <summary>
 /// Checks a device's promise that a handler may transmit while it holds a received frame: it transmits
