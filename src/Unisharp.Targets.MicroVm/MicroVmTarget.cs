@@ -18,15 +18,20 @@ namespace Unisharp.Targets.MicroVm;
 /// <remarks>
 /// <para>
 /// Everything comes from the kernel command line (<c>/proc/cmdline</c>), whose words are read as follows:
-/// a word starting with <c>--</c> is a boot argument of the app (<c>--count=4</c>; give values with <c>=</c>,
-/// and quote spaces: <c>--greeting="hello world"</c>); <c>disk.NAME=DEVICE[:ro]</c> makes disk NAME the
+/// <c>unisharp.args=ARG,ARG,…</c> carries the app's boot arguments, each percent-encoded (see
+/// <see cref="AppArgumentsWord"/>; the tool writes it); <c>disk.NAME=DEVICE[:ro]</c> makes disk NAME the
 /// guest's <c>/dev/DEVICE</c>; <c>unisharp.net=IFNAME</c> picks another network interface than eth0;
 /// <c>unisharp.pcap=TTY</c> records every frame of the network card, in pcap format, to serial port TTY
 /// (<c>ttyS1</c>: the host attaches that port to a file, see <see cref="PcapPort"/>); every
-/// other word belongs to the kernel. A bare <c>--</c> is ignored. This rule, rather than "everything after
-/// <c>--</c>", keeps working when QEMU's <c>-M microvm</c> and Firecracker append their
-/// <c>virtio_mmio.device=</c> words to the end of the command line. The kernel hands at most 32 such
-/// words to init, so an app takes at most about 30 boot arguments.
+/// other word belongs to the kernel. These words have a dot in their names, so the kernel takes them for module
+/// parameters and leaves them alone, wherever they are: QEMU's <c>-M microvm</c> and Firecracker append their
+/// <c>virtio_mmio.device=</c> words to the end of the command line, and the kernel must see those itself.
+/// </para>
+/// <para>
+/// A word starting with <c>--</c> written by hand (<c>--count=4</c>, values with <c>=</c> and spaces quoted:
+/// <c>--greeting="hello world"</c>) is a boot argument too, after those of <c>unisharp.args=</c>. A bare
+/// <c>--</c> is ignored by us, but the kernel hands every word after it to init, <c>virtio_mmio.device=</c>
+/// words included, whose devices then do not exist: that is refused with a message saying so.
 /// </para>
 /// <para>
 /// Outside PID 1 (a test, or the image run as an ordinary process) the process's own arguments are read
@@ -40,7 +45,8 @@ public sealed class MicroVmTarget : UnikernelTarget
 
     private static readonly OptionHelp[] s_options =
     [
-        new("--NAME=VALUE", "On the kernel command line: a boot argument of the app."),
+        new("unisharp.args=ARG,ARG", "On the kernel command line: the app's boot arguments, each percent-encoded (%XX for spaces, quotes, '%', ',' and non-ASCII bytes)."),
+        new("--NAME=VALUE", "On the kernel command line: a boot argument of the app, after those of unisharp.args=."),
         new("disk.NAME=vdX[:ro]", "On the kernel command line: disk NAME is the guest's /dev/vdX; ':ro' opens it read-only."),
         new("unisharp.net=IFNAME", $"On the kernel command line: the network interface. [default: {DefaultInterface}]"),
         new("unisharp.rxring=v2|v3|off", "On the kernel command line: receive through a TPACKET_V2 or V3 ring, or one recv per frame. [default: v2]"),
@@ -113,7 +119,9 @@ public sealed class MicroVmTarget : UnikernelTarget
     /// <summary>Sorts command-line words into device options (kept here) and boot arguments (returned).</summary>
     internal IReadOnlyList<string> TakeOptions(IReadOnlyList<string> words)
     {
+        var encoded = new List<string>();
         var bootArguments = new List<string>();
+        bool afterSeparator = false;
         foreach (string word in words)
         {
             if (word.StartsWith("--", StringComparison.Ordinal))
@@ -122,6 +130,26 @@ public sealed class MicroVmTarget : UnikernelTarget
                 {
                     bootArguments.Add(word);
                 }
+                else
+                {
+                    afterSeparator = true;
+                }
+            }
+            else if (word.StartsWith(AppArgumentsWord.Prefix, StringComparison.Ordinal))
+            {
+                try
+                {
+                    encoded.AddRange(AppArgumentsWord.Decode(word[AppArgumentsWord.Prefix.Length..]));
+                }
+                catch (FormatException e)
+                {
+                    throw new BootArgumentException(e.Message);
+                }
+            }
+            else if (afterSeparator && word.StartsWith("virtio_mmio.device=", StringComparison.Ordinal))
+            {
+                throw new BootArgumentException("the kernel command line has virtio_mmio.device= words after '--', so the kernel handed them to the app " +
+                    "instead of adding those devices: give the app's arguments with unisharp.args= (as 'unisharp run' and launch.sh do), not after '--'");
             }
             else if (word.StartsWith("disk.", StringComparison.Ordinal))
             {
@@ -163,7 +191,8 @@ public sealed class MicroVmTarget : UnikernelTarget
                     : throw new BootArgumentException("unisharp.pcap= needs a serial port name, e.g. unisharp.pcap=ttyS1");
             }
         }
-        return bootArguments;
+        encoded.AddRange(bootArguments);
+        return encoded;
     }
 
     public override ValueTask<TargetDevices> OpenAsync(DeviceRequest request, CancellationToken cancellationToken)

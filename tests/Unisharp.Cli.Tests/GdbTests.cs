@@ -32,7 +32,7 @@ public sealed class GdbTests
         Assert.Contains("norandmaps", launch.KernelWords());
         // The kernel's words, not the app's.
         Assert.Contains("norandmaps", arguments[arguments.IndexOf("-append") + 1]);
-        Assert.DoesNotContain("norandmaps", launch.AppWords());
+        Assert.DoesNotContain("norandmaps", launch.AppArguments());
     }
 
     [Fact]

@@ -30,16 +30,34 @@ public sealed class MicroVmTargetTests
     public void TakeOptions_KernelCommandLine_ReturnsBootArgumentsAndKeepsDisks()
     {
         var target = new MicroVmTarget("qemu");
+        // As the tool writes it, with QEMU's microvm (or Firecracker) appending its devices at the end.
         var words = KernelCommandLine.Split(
-            "console=ttyS0 panic=-1 disk.data=vda disk.logs=/dev/vdb:ro --count=2 -- --interval-ms=10 virtio_mmio.device=4K@0xd0000000:5");
+            "console=ttyS0 panic=-1 disk.data=vda disk.logs=/dev/vdb:ro --count=2 unisharp.args=--interval-ms=10,--greeting=a%20b%2C%20c virtio_mmio.device=4K@0xd0000000:5");
 
         var rest = target.TakeOptions(words);
 
-        Assert.Equal(["--count=2", "--interval-ms=10"], rest);
+        Assert.Equal(["--interval-ms=10", "--greeting=a b, c", "--count=2"], rest);
         Assert.Equal(new GuestDisk("data", "vda", false), target.Disks["data"]);
         Assert.Equal(new GuestDisk("logs", "vdb", true), target.Disks["logs"]);
         Assert.Equal("/dev/vdb", target.Disks["logs"].DevicePath);
         Assert.Equal("eth0", target.NetworkInterface);
+    }
+
+    /// <summary>The kernel handed init the words after '--', QEMU's virtio_mmio.device= among them: those devices are lost.</summary>
+    [Fact]
+    public void TakeOptions_DevicesAfterSeparator_ThrowsSayingWhy()
+    {
+        var words = KernelCommandLine.Split("console=ttyS0 -- --count=2 virtio_mmio.device=4K@0xd0000000:5");
+
+        var e = Assert.Throws<BootArgumentException>(() => new MicroVmTarget("firecracker").TakeOptions(words));
+        Assert.Contains("unisharp.args=", e.Message);
+    }
+
+    [Fact]
+    public void TakeOptions_MalformedArgumentsWord_ThrowsBootArgumentException()
+    {
+        var e = Assert.Throws<BootArgumentException>(() => new MicroVmTarget("qemu").TakeOptions(["unisharp.args=--x=%zz"]));
+        Assert.StartsWith("unisharp.args=: ", e.Message);
     }
 
     [Fact]

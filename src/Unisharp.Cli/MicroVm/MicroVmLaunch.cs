@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Unisharp.Targets.MicroVm;
 
 namespace Unisharp.Cli.MicroVm;
 
@@ -18,6 +19,9 @@ internal sealed record MicroVmLaunch
     public const string DebugExitDevice = "isa-debug-exit,iobase=0xf4,iosize=0x04";
 
     public const int DefaultMemoryMib = 256;
+
+    /// <summary>The longest kernel command line the kernel keeps (COMMAND_LINE_SIZE on x86, 2048, with its terminating zero); it cuts the rest.</summary>
+    public const int MaxCommandLine = 2047;
 
     /// <summary>qboot, the firmware QEMU ships for <c>microvm</c>, found by QEMU in its data directory by this name.</summary>
     public const string QbootFirmware = "bios-microvm.bin";
@@ -108,7 +112,10 @@ internal sealed record MicroVmLaunch
             // Firecracker stops the VM when the guest resets through the keyboard controller; it has no PCI.
             words.AddRange(["reboot=k", "pci=off"]);
         }
-        words.Add(Debug ? "loglevel=7" : "quiet");
+        // quiet: errors and worse. microvm has no PCI, and though pci=off spares the probing, x86's PCI set-up still says
+        // "PCI: Fatal: No config space access function found" (KERN_ERR) when CONFIG_PCI, which the qemu target needs, is in
+        // the shared kernel: loglevel=3 keeps errors off the console there (a panic still shows), the app reports its own.
+        words.Add(Debug ? "loglevel=7" : IsMicrovm ? "loglevel=3" : "quiet");
         // The check that the PIT's interrupt reaches the IO-APIC takes a few hundred ms under TCG and, on a busy
         // host, fails with "MP-BIOS bug" on the console; a virtual machine's timer wiring is known to be fine.
         words.Add("no_timer_check");
@@ -133,20 +140,30 @@ internal sealed record MicroVmLaunch
         return words;
     }
 
-    /// <summary>The app's words: its boot arguments (each a <c>--NAME=VALUE</c> word), plus the debug log level.</summary>
-    public IReadOnlyList<string> AppWords()
+    /// <summary>The app's arguments: its boot arguments, plus the debug log level.</summary>
+    public IReadOnlyList<string> AppArguments()
     {
-        var words = BootArguments.Select(Quote).ToList();
+        var arguments = BootArguments.ToList();
         if (Debug && !BootArguments.Any(a => a.StartsWith("--log-level", StringComparison.Ordinal)))
         {
-            words.Add("--log-level=debug");
+            arguments.Add("--log-level=debug");
         }
-        return words;
+        return arguments;
     }
 
-    /// <summary>The whole kernel command line: the kernel's words, <c>--</c>, the app's.</summary>
-    public string CommandLine(bool forFirecracker = false) =>
-        string.Join(' ', KernelWords(forFirecracker).Concat(["--"]).Concat(AppWords()));
+    /// <summary>
+    /// The whole kernel command line: the kernel's words, then the app's arguments in one <c>unisharp.args=</c> word (see
+    /// <see cref="AppArgumentsWord"/>), never after a <c>--</c>: the <c>virtio_mmio.device=</c> words QEMU's <c>microvm</c>
+    /// and Firecracker append must stay the kernel's.
+    /// </summary>
+    /// <exception cref="CliException">The line is longer than the kernel keeps.</exception>
+    public string CommandLine(bool forFirecracker = false)
+    {
+        string line = string.Join(' ', KernelWords(forFirecracker).Append(AppArgumentsWord.Encode(AppArguments())).OfType<string>());
+        return line.Length <= MaxCommandLine
+            ? line
+            : throw new CliException($"the kernel command line would be {line.Length} bytes, over the {MaxCommandLine} the kernel keeps: shorten the app's boot arguments");
+    }
 
     /// <summary>QEMU's arguments (after the program name), serial console on standard output.</summary>
     public IReadOnlyList<string> QemuArguments()
@@ -179,33 +196,30 @@ internal sealed record MicroVmLaunch
         }
         if (Tap is not null)
         {
-            // With vnet_hdr (QEMU's default where the TAP has it) the card offers the guest checksum offload and TCP
-            // segmentation both ways, as Firecracker's does; vnet_hdr=off takes them away. romfile= skips the iPXE ROM a
-            // unikernel never boots from.
-            arguments.AddRange(["-netdev", $"tap,id=net0,ifname={Tap},script=no,downscript=no{(Offload ? "" : ",vnet_hdr=off")}",
-                "-device", $"virtio-net-{bus},netdev=net0,mac={GuestMac}{(IsMicrovm ? "" : ",romfile=")}"]);
+            arguments.AddRange(NetworkArguments(Tap));
         }
         foreach (var disk in Disks)
         {
+            // werror/rerror=report: a failed write or read (a full host disk) is an I/O error the guest sees, where QEMU's
+            // default (werror=enospc) would pause the VM on a full disk, silently, for ever.
             string id = "disk-" + disk.GuestDevice;
             arguments.AddRange([
-                "-drive", $"id={id},file={disk.Path.Replace(",", ",,", StringComparison.Ordinal)},format=raw,if=none{(disk.ReadOnly ? ",readonly=on" : "")}",
+                "-drive", $"id={id},file={disk.Path.Replace(",", ",,", StringComparison.Ordinal)},format=raw,if=none,werror=report,rerror=report{(disk.ReadOnly ? ",readonly=on" : "")}",
                 "-device", $"virtio-blk-{bus},drive={id}",
             ]);
         }
         return arguments;
     }
 
-    /// <summary>Quotes the value of a boot argument holding spaces, as the kernel's command-line parser reads it.</summary>
-    private static string Quote(string word)
-    {
-        if (!word.Contains(' ', StringComparison.Ordinal) || word.Contains('"', StringComparison.Ordinal))
-        {
-            return word;
-        }
-        int eq = word.IndexOf('=');
-        return eq < 0 ? $"\"{word}\"" : $"{word[..(eq + 1)]}\"{word[(eq + 1)..]}\"";
-    }
+    /// <summary>QEMU's arguments for the network card on host TAP <paramref name="tap"/> (a name, or a shell variable in launch.sh).</summary>
+    public IReadOnlyList<string> NetworkArguments(string tap) =>
+    [
+        // With vnet_hdr (QEMU's default where the TAP has it) the card offers the guest checksum offload and TCP
+        // segmentation both ways, as Firecracker's does; vnet_hdr=off takes them away. romfile= skips the iPXE ROM a
+        // unikernel never boots from.
+        "-netdev", $"tap,id=net0,ifname={tap},script=no,downscript=no{(Offload ? "" : ",vnet_hdr=off")}",
+        "-device", $"virtio-net-{(IsMicrovm ? "device" : "pci")},netdev=net0,mac={GuestMac}{(IsMicrovm ? "" : ",romfile=")}",
+    ];
 
     /// <summary>The host's TSC frequency in kHz from /proc/cpuinfo (TCG's guest TSC runs at the host's rate), or null.</summary>
     public static long? HostTscKhz()

@@ -140,7 +140,8 @@ public sealed unsafe class PacketSocketDevice : INetworkDevice
             var request = IfReq.Named(name);
             if (Libc.Ioctl(fd, IfReq.SIOCGIFFLAGS, &request) < 0)
             {
-                throw Libc.LastError($"no network interface '{name}' (is a virtio-net device attached?)");
+                throw Libc.LastError($"no network interface '{name}' in the guest (the VM needs a network card: " +
+                    "'unisharp run --net tap:NAME', 'launch.sh --net tap:NAME', or network-interfaces in firecracker.json)");
             }
             if ((request.Flags & IfReq.IFF_UP) == 0)
             {
