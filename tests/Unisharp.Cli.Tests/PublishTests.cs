@@ -126,7 +126,7 @@ public sealed class PublishTests(BuiltExamples examples)
     [MicroVmFact(NeedsNamespaces = true)]
     public void RunQemu_PublishToHttp_CurlFromTheHostReachesTheGuest() => CurlThroughMicroVm("qemu", "198.18.8.2");
 
-    [MicroVmFact(NeedsNamespaces = true, Skip = "issue 13 item 1: the firecracker guest has no eth0 until the app's words move off the end of the kernel command line")]
+    [MicroVmFact(NeedsNamespaces = true)]
     public void RunFirecracker_PublishToHttp_CurlFromTheHostReachesTheGuest() => CurlThroughMicroVm("firecracker", "198.18.9.2");
 
     [Fact]
