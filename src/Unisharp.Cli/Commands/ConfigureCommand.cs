@@ -11,6 +11,7 @@ internal static class ConfigureCommand
         string chosen = TargetCatalog.Require(target);
         RunOptions.CheckNet(net);
         RunOptions.CheckDisks(disks);
+        RunOptions.CheckDisksExist(disks);
         var configuration = new AppConfiguration { Target = chosen, Net = net, Disks = [.. disks], BootArguments = [.. bootArguments] };
         configuration.Save(app.Directory);
         Progress.Info($"configured {app.Name} for {chosen}: wrote {AppBuilderPaths.Relative(Path.Combine(app.Directory, AppConfiguration.FileName))}");
