@@ -53,14 +53,18 @@ case "$arch" in
 esac
 
 tarball="$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1 || true)"
-[[ -n "$tarball" ]] || fail "Debian's kernel source is missing: apt-get install linux-source-6.1"
-for tool in make gcc flex bison bc lz4 patch; do
-  command -v "$tool" >/dev/null || fail "'$tool' is missing: apt-get install build-essential flex bison bc lz4 patch libelf-dev libssl-dev"
-done
-[[ -f /usr/include/libelf.h ]] || fail "libelf headers are missing: apt-get install libelf-dev"
-[[ -f /usr/include/openssl/ssl.h ]] || fail "OpenSSL headers are missing: apt-get install libssl-dev"
+# UNISHARP_KERNEL_FAKE_BUILD (below) needs none of the build's tools.
+if [[ -z "${UNISHARP_KERNEL_FAKE_BUILD:-}" ]]; then
+  [[ -n "$tarball" ]] || fail "Debian's kernel source is missing: apt-get install linux-source-6.1"
+  for tool in make gcc flex bison bc lz4 patch; do
+    command -v "$tool" >/dev/null || fail "'$tool' is missing: apt-get install build-essential flex bison bc lz4 patch libelf-dev libssl-dev"
+  done
+  [[ -f /usr/include/libelf.h ]] || fail "libelf headers are missing: apt-get install libelf-dev"
+  [[ -f /usr/include/openssl/ssl.h ]] || fail "OpenSSL headers are missing: apt-get install libssl-dev"
+fi
 
-source_id="$(basename "$tarball") $(stat -c '%s %Y' "$tarball")"
+source_id="none"
+[[ -z "$tarball" ]] || source_id="$(basename "$tarball") $(stat -c '%s %Y' "$tarball")"
 patches=("$here"/patches/*.patch)
 hash="$( { cat "$fragment" "$here/compact-vmlinux.c" "${patches[@]}"; echo "$arch $source_id recipe $recipe"; } | sha256sum | cut -c1-16)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/unisharp/kernel/$hash"
