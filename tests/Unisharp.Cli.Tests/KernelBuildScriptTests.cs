@@ -18,7 +18,7 @@ public sealed class KernelBuildScriptTests : IDisposable
         string builds = Path.Combine(_dir, "builds");
         // Slow enough that the second script starts while the first builds; each file written in pieces, so
         // that a reader seeing a partial kernel would see it empty.
-        string fake = $"echo build >> '{builds}'; : > \"$1/bzImage\"; sleep 3; for f in bzImage vmlinux config; do echo kernel > \"$1/$f\"; done";
+        string fake = $"echo build >> '{builds}'; : > \"$1/bzImage\"; sleep 5; for f in bzImage vmlinux config; do echo kernel > \"$1/$f\"; done";
 
         var first = Task.Run(() => Script(fake, "--result", Path.Combine(_dir, "first")));
         await WaitForAsync(() => File.Exists(builds));

@@ -31,8 +31,8 @@ public sealed class SystemClock : IClock
 
     private async Task SleepUntilAsync(Instant deadline, Duration duration, CancellationToken cancellationToken)
     {
-        // A timer may fire up to a millisecond before its time (timers count whole milliseconds on a coarser
-        // clock): wait again for what is left, rounded up to a whole millisecond.
+        // Task.Delay drops the fraction of a millisecond and its timer ticks on a coarser clock than Now, so it
+        // can return up to a millisecond early: wait again for what is left, rounded up to a whole millisecond.
         await Task.Delay(duration.ToTimeSpan(), _time, cancellationToken).ConfigureAwait(false);
         for (var left = deadline - Now; left > Duration.Zero; left = deadline - Now)
         {
