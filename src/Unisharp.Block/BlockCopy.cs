@@ -13,12 +13,13 @@ public static class BlockCopy
     /// </summary>
     /// <param name="sectorsPerJob">Sectors each job reads and then writes.</param>
     /// <param name="parallel">Run jobs concurrently (as many as the destination's queue depth) rather than one by one.</param>
-    /// <exception cref="ArgumentException">The disks differ in sector size, or the destination is smaller.</exception>
+    /// <exception cref="ArgumentException">The disks differ in sector size, the destination is smaller, or a job would
+    /// be larger than <see cref="MaxJobBytes"/>.</exception>
     /// <exception cref="BlockDeviceException">A read or write failed; nothing after it is reported copied.</exception>
     public static async Task CopyAsync(IBlockDevice source, IBlockDevice destination, int sectorsPerJob, bool parallel,
         CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(sectorsPerJob, 1);
+        CheckJob(sectorsPerJob, source.Info.SectorSize);
         var from = source.Info;
         var to = destination.Info;
         if (from.SectorSize != to.SectorSize)
@@ -49,7 +50,7 @@ public static class BlockCopy
     /// <summary>Reads every sector of <paramref name="source"/> in jobs, as <see cref="CopyAsync"/> would, and drops the data.</summary>
     public static async Task ReadAllAsync(IBlockDevice source, int sectorsPerJob, bool parallel, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(sectorsPerJob, 1);
+        CheckJob(sectorsPerJob, source.Info.SectorSize);
         long jobs = (source.Info.SectorCount + sectorsPerJob - 1) / sectorsPerJob;
         int workers = parallel ? Workers(source.Info, source.Info, sectorsPerJob, jobs) : 1;
         var counter = new JobCounter(jobs);
@@ -59,6 +60,22 @@ public static class BlockCopy
             running[i] = CopyJobsAsync(source, null, sectorsPerJob, counter, cancellationToken);
         }
         await Task.WhenAll(running).ConfigureAwait(false);
+    }
+
+    /// <summary>The most bytes one job moves (each job, or worker, has a buffer of its size).</summary>
+    public const int MaxJobBytes = 1 << 30;
+
+    /// <summary>The most sectors of <paramref name="sectorSize"/> bytes one job can move.</summary>
+    public static int MaxSectorsPerJob(int sectorSize) => MaxJobBytes / sectorSize;
+
+    private static void CheckJob(int sectorsPerJob, int sectorSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(sectorsPerJob, 1);
+        if (sectorsPerJob > MaxSectorsPerJob(sectorSize))
+        {
+            throw new ArgumentException($"a job of {sectorsPerJob} sectors of {sectorSize} bytes is {(long)sectorsPerJob * sectorSize} bytes: " +
+                $"at most {MaxSectorsPerJob(sectorSize)} sectors ({MaxJobBytes} bytes) per job");
+        }
     }
 
     private static async Task CopyJobsAsync(IBlockDevice source, IBlockDevice? destination, int sectorsPerJob, JobCounter counter,

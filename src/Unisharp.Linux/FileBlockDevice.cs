@@ -259,7 +259,10 @@ public sealed class FileBlockDevice : IBlockDevice
         await EnterAsync(sector, memory, cancellationToken).ConfigureAwait(false);
         try
         {
+            // Before and after: a file cut during the write is caught by the check after it (or the next write's).
+            ThrowIfShrunk(sector, buffer.Length / Info.SectorSize);
             await TransferAsync(sector, memory, write: true, forceUnitAccess).ConfigureAwait(false);
+            ThrowIfShrunk(sector, buffer.Length / Info.SectorSize);
         }
         finally
         {
@@ -319,6 +322,24 @@ public sealed class FileBlockDevice : IBlockDevice
 
     private static unsafe nint AddressOf(System.Buffers.MemoryHandle pin) => (nint)pin.Pointer;
 
+    // The disk's size is fixed at open. A plain file shorter than that was truncated under us (by another
+    // program): a read past its end fails, but a write past it silently extends the file, with zeros where the
+    // cut data was. Fail the writes too, rather than report a copy done that lost data.
+    private void ThrowIfShrunk(long sector, long count)
+    {
+        if (IsBlockDevice)
+        {
+            return;
+        }
+        long size = BlockNative.Lseek((int)_handle.DangerousGetHandle(), 0, BlockNative.SEEK_END);
+        long expected = Info.SectorCount * Info.SectorSize;
+        if (size >= 0 && size < expected)
+        {
+            throw new BlockDeviceException(Name, BlockError.IoError, sector, count,
+                $"its file shrank to {size} bytes of {expected} while in use (truncated by another program?)");
+        }
+    }
+
     public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed(0, 0);
@@ -329,6 +350,7 @@ public sealed class FileBlockDevice : IBlockDevice
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfShrunk(0, Info.SectorCount);
             int result = await _io.FlushAsync().ConfigureAwait(false);
             if (result < 0)
             {

@@ -22,6 +22,18 @@ public sealed class BlockCopyTests
     }
 
     [Fact]
+    public async Task CopyAsync_JobLargerThanTheLimit_ClearErrorWithTheLimit()
+    {
+        // --buffsize=1048576 on 4 KiB sectors: 4 GiB per job.
+        var from = new MemoryBlockDevice("0", 16, sectorSize: 4096);
+        var to = new MemoryBlockDevice("1", 16, sectorSize: 4096);
+
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => BlockCopy.CopyAsync(from, to, 1 << 20, parallel: false));
+
+        Assert.Equal("a job of 1048576 sectors of 4096 bytes is 4294967296 bytes: at most 262144 sectors (1073741824 bytes) per job", e.Message);
+    }
+
+    [Fact]
     public async Task CopyAsync_Parallel_KeepsDeviceQueueFull()
     {
         var from = new InstrumentedBlockDevice(512, queueDepth: 4);

@@ -138,6 +138,29 @@ public sealed class FileBlockDeviceTests
         Assert.Contains("1024..1087", e.Message);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task WriteAsync_FileTruncatedAfterOpen_ReportsIoErrorAndDoesNotExtendIt(bool ioUring)
+    {
+        using var file = new TempFile(1024 * 1024, 7);
+        await using var disk = new BlockIoScheduler(FileBlockDevice.Open("1", file.Path, options: new FileBlockDeviceOptions { UseIoUring = ioUring }));
+        using (var stream = new FileStream(file.Path, FileMode.Open))
+        {
+            stream.SetLength(256 * 1024);
+        }
+
+        // Past the new end, and before it: either write would leave the cut data as zeros.
+        foreach (long sector in (long[])[1024, 0])
+        {
+            var e = await Assert.ThrowsAsync<BlockDeviceException>(async () => await disk.WriteAsync(sector, new byte[64 * 512]));
+            Assert.Equal(BlockError.IoError, e.Error);
+            Assert.Equal($"disk '1': I/O error at sectors {sector}..{sector + 63}: its file shrank to 262144 bytes of 1048576 while in use (truncated by another program?)", e.Message);
+        }
+        Assert.Equal(256 * 1024, new FileInfo(file.Path).Length);
+        await Assert.ThrowsAsync<BlockDeviceException>(async () => await disk.FlushAsync());
+    }
+
     [Fact]
     public void Open_FileNotWholeSectors_Throws()
     {

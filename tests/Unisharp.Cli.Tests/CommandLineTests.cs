@@ -46,6 +46,29 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Configure_DiskPathMissing_Exit2NamingThePathAndWritesNothing()
+    {
+        string app = Unisharp.CopyExample("hello");
+        try
+        {
+            var result = Unisharp.Run("configure", app, "-t", "unix", "--disk", "0=/nope/disk.img:ro");
+            Assert.Equal(2, result.ExitCode);
+            Assert.Equal("unisharp: error: invalid --disk '0=/nope/disk.img:ro': /nope/disk.img does not exist", FilterBuildNotice(result.Stderr).Trim());
+            Assert.False(File.Exists(Path.Combine(app, "unisharp.json")));
+
+            // A block device is not a regular file, and is accepted as a disk all the same (only recorded here).
+            string device = (Directory.Exists("/sys/block") ? Directory.GetFileSystemEntries("/sys/block") : [])
+                .Select(e => "/dev/" + Path.GetFileName(e)).FirstOrDefault(File.Exists) ?? "/dev/null";
+            var configured = Unisharp.Run("configure", app, "-t", "unix", "--disk", $"0={device}");
+            Assert.True(configured.ExitCode == 0, configured.Stderr);
+        }
+        finally
+        {
+            Unisharp.DeleteScratch(app);
+        }
+    }
+
+    [Fact]
     public void Targets_SaysWhichAreAvailable()
     {
         var result = Unisharp.Run("targets");

@@ -113,7 +113,8 @@ public sealed class PacketSocketDeviceTests
         var started = DateTime.UtcNow;
         device.WaitForFrame(TimeSpan.FromSeconds(30));
 
-        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(20));
+        var waited = DateTime.UtcNow - started;
+        Assert.True(waited < TimeSpan.FromSeconds(20), $"waited {waited.TotalSeconds:0.000} s for the wake-up");
     }
 
     [RequiresNamespacesFact]

@@ -36,7 +36,7 @@ public sealed class DiskContractTests : IDisposable
         var disk = devices.Disks["0"];
         var e = await Assert.ThrowsAsync<BlockDeviceException>(async () => await disk.WriteAsync(sector, new byte[length]));
         Assert.Contains(e.Error, new[] { BlockError.UnalignedLength, BlockError.OutOfRange });
-        Assert.StartsWith("0: ", e.Message);
+        Assert.StartsWith("disk '0': ", e.Message);
         await devices.DisposeAsync();
         Assert.Equal(before, Hash());
     }

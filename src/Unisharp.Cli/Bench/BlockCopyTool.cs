@@ -7,7 +7,7 @@ namespace Unisharp.Cli.Bench;
 /// <summary>
 /// examples/block-copy on one of our targets, serial or parallel. On unix the executable runs directly; a microVM
 /// target runs through <c>unisharp run -t TARGET --no-build</c> (skipped while this version cannot build it).
-/// The time is the app's own "done: NS" (the copy, without the flush that follows), as dd times its copy.
+/// The time is the app's own "done: BYTES bytes in NS ns" (the copy, without the flush that follows), as dd times its copy.
 /// </summary>
 internal sealed partial class BlockCopyTool(string target, bool parallel) : IBlockBenchTool
 {
@@ -44,6 +44,6 @@ internal sealed partial class BlockCopyTool(string target, bool parallel) : IBlo
         return TimeSpan.FromTicks(long.Parse(done.Groups[1].ValueSpan, CultureInfo.InvariantCulture) / 100);
     }
 
-    [GeneratedRegex(@"done: (\d+)")]
+    [GeneratedRegex(@"done: \d+ bytes in (\d+) ns")]
     private static partial Regex Done();
 }

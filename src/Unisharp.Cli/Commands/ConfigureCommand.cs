@@ -13,6 +13,7 @@ internal static class ConfigureCommand
         string chosen = TargetCatalog.Require(target);
         RunOptions.CheckNet(net);
         RunOptions.CheckDisks(disks);
+        RunOptions.CheckDisksExist(disks);
         var ports = PublishedPort.ParseAll(publish ?? []);
         var configuration = new AppConfiguration
         {

@@ -32,6 +32,25 @@ internal static class RunOptions
         }
     }
 
+    /// <summary>Each disk's PATH (without <c>:ro</c>) is an existing file or block device.</summary>
+    public static void CheckDisksExist(IEnumerable<string> disks)
+    {
+        foreach (string disk in disks)
+        {
+            int eq = disk.IndexOf('=');
+            string path = disk[(eq + 1)..];
+            if (path.EndsWith(":ro", StringComparison.Ordinal))
+            {
+                path = path[..^3];
+            }
+            if (!File.Exists(path))
+            {
+                string problem = Directory.Exists(path) ? "is a directory, not a file or block device" : "does not exist";
+                throw new CliException($"invalid --disk '{disk}': {path} {problem}", CliException.Usage);
+            }
+        }
+    }
+
     /// <summary>The device options for the unikernel's command line.</summary>
     public static List<string> DeviceArguments(string? net, IEnumerable<string> disks)
     {

@@ -44,34 +44,53 @@ internal static class KernelLocator
             return packaged;
         }
         string script = Path.Combine(UnisharpInstallation.Root, "kernel", "build-kernel.sh");
-        var cached = await ProcessRunner.RunAsync("bash", [script, "--cached"], cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (cached.ExitCode == 0)
-        {
-            return Checked(cached.Output);
-        }
-        if (cached.ExitCode != 3)
-        {
-            throw new CliException($"kernel/build-kernel.sh --cached failed (exit {cached.ExitCode}): {cached.Output.Trim()}");
-        }
+        return await FromScriptAsync(script, s_buildTools, cancellationToken).ConfigureAwait(false);
+    }
 
-        // Not built yet: build it now, as run-tests does. It takes minutes (tens on a busy two-core machine).
-        await HostPackages.EnsureAsync(s_buildTools, Progress.Info, cancellationToken).ConfigureAwait(false);
-        var clock = Stopwatch.StartNew();
-        var built = await Progress.StepAsync("building the microVM kernel from Debian's linux-source (once; 3 to 40 minutes)",
-            report => ProcessRunner.RunAsync("bash", [script], lineReceived: line =>
-            {
-                if (line.StartsWith("build-kernel:", StringComparison.Ordinal))
-                {
-                    report(line);
-                }
-            }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        if (built.ExitCode != 0)
+    /// <summary>
+    /// The kernel <paramref name="script"/> (kernel/build-kernel.sh, or a stand-in in tests) has cached, built now
+    /// when it is not, after installing <paramref name="buildTools"/>.
+    /// </summary>
+    internal static async Task<KernelImage> FromScriptAsync(string script, IReadOnlyList<HostPackages.Requirement> buildTools,
+        CancellationToken cancellationToken)
+    {
+        // The script's output mixes its progress with its result, on both streams: it writes the result to a file.
+        string result = Path.GetTempFileName();
+        try
         {
-            throw new CliException($"building the kernel failed (kernel/build-kernel.sh exit {built.ExitCode}):\n{Tail(built.Output, 15)}\n" +
-                $"fix that and run kernel/build-kernel.sh, or set {DirectoryVariable} to a directory holding bzImage and vmlinux");
+            var cached = await ProcessRunner.RunAsync("bash", [script, "--cached", "--result", result], cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (cached.ExitCode == 0)
+            {
+                return Checked(result);
+            }
+            if (cached.ExitCode != 3)
+            {
+                throw new CliException($"kernel/build-kernel.sh --cached failed (exit {cached.ExitCode}): {cached.Output.Trim()}");
+            }
+
+            // Not built yet: build it now, as run-tests does. It takes minutes (tens on a busy two-core machine).
+            await HostPackages.EnsureAsync(buildTools, Progress.Info, cancellationToken).ConfigureAwait(false);
+            var clock = Stopwatch.StartNew();
+            var built = await Progress.StepAsync("building the microVM kernel from Debian's linux-source (once; 3 to 40 minutes)",
+                report => ProcessRunner.RunAsync("bash", [script, "--result", result], lineReceived: line =>
+                {
+                    if (line.StartsWith("build-kernel:", StringComparison.Ordinal))
+                    {
+                        report(line);
+                    }
+                }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (built.ExitCode != 0)
+            {
+                throw new CliException($"building the kernel failed (kernel/build-kernel.sh exit {built.ExitCode}):\n{Tail(built.Output, 15)}\n" +
+                    $"fix that and run kernel/build-kernel.sh, or set {DirectoryVariable} to a directory holding bzImage and vmlinux");
+            }
+            Progress.Info($"built the kernel in {clock.Elapsed.TotalMinutes:0.0} min");
+            return Checked(result);
         }
-        Progress.Info($"built the kernel in {clock.Elapsed.TotalMinutes:0.0} min");
-        return Checked(built.Output);
+        finally
+        {
+            File.Delete(result);
+        }
     }
 
     /// <summary>The installed tool's kernel: the Unisharp.Kernel.x86_64 package of its version, when NuGet has it.</summary>
@@ -88,10 +107,13 @@ internal static class KernelLocator
         return image.IsComplete ? image : null;
     }
 
-    private static KernelImage Checked(string output)
+    private static KernelImage Checked(string resultFile)
     {
-        // The script prints progress on stderr and the directory as its last line on stdout.
-        string directory = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+        string directory = File.ReadAllText(resultFile).Trim();
+        if (directory.Length == 0)
+        {
+            throw new CliException("kernel/build-kernel.sh succeeded but wrote no kernel directory to its --result file");
+        }
         var image = KernelImage.In(directory);
         return image.IsComplete ? image : throw new CliException($"kernel/build-kernel.sh named '{directory}', which holds no bzImage and vmlinux");
     }

@@ -4,7 +4,7 @@ namespace Unisharp.Devices;
 public sealed class BlockDeviceException : IOException
 {
     public BlockDeviceException(string device, BlockError error, long sector, long sectorCount, string detail, Exception? inner = null)
-        : base($"{device}: {Describe(error)} at sectors {sector}..{sector + Math.Max(sectorCount, 1) - 1}: {detail}", inner)
+        : base($"disk '{device}': {Describe(error)} at sectors {sector}..{sector + Math.Max(sectorCount, 1) - 1}: {detail}", inner)
     {
         Device = device;
         Error = error;

@@ -25,6 +25,18 @@ public sealed class SystemClock : IClock
 
     public DateTimeOffset WallNow => _time.GetUtcNow();
 
+    /// <summary>Returns once <paramref name="duration"/> has passed on <see cref="Now"/>, never earlier.</summary>
     public Task SleepAsync(Duration duration, CancellationToken cancellationToken = default) =>
-        duration <= Duration.Zero ? Task.CompletedTask : Task.Delay(duration.ToTimeSpan(), _time, cancellationToken);
+        duration <= Duration.Zero ? Task.CompletedTask : SleepUntilAsync(Now + duration, duration, cancellationToken);
+
+    private async Task SleepUntilAsync(Instant deadline, Duration duration, CancellationToken cancellationToken)
+    {
+        // Task.Delay drops the fraction of a millisecond and its timer ticks on a coarser clock than Now, so it
+        // can return up to a millisecond early: wait again for what is left, rounded up to a whole millisecond.
+        await Task.Delay(duration.ToTimeSpan(), _time, cancellationToken).ConfigureAwait(false);
+        for (var left = deadline - Now; left > Duration.Zero; left = deadline - Now)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds((left.Microseconds + 999) / 1000), _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
 }

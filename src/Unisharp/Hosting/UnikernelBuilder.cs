@@ -23,6 +23,7 @@ public sealed class UnikernelBuilder
     private readonly UnikernelTarget? _target;
     private readonly List<BootArgument> _arguments = [];
     private readonly List<string> _disks = [];
+    private readonly Dictionary<string, string> _diskDescriptions = new(StringComparer.Ordinal);
     private readonly BootArgument<string> _logLevel =
         BootArgument.String("log-level", "info", "Lowest level of log lines shown: debug, info, warning, error or quiet.");
     private BootArgument<Ipv4Cidr?>? _ipv4;
@@ -81,11 +82,16 @@ public sealed class UnikernelBuilder
     }
 
     /// <summary>The app opens the block device <paramref name="name"/> (given as <c>--disk NAME=PATH</c> on <c>unix</c>).</summary>
-    public UnikernelBuilder UseBlock(string name)
+    /// <param name="description">What the app does with the disk, for <c>--help</c>.</param>
+    public UnikernelBuilder UseBlock(string name, string? description = null)
     {
         if (!_disks.Contains(name))
         {
             _disks.Add(name);
+        }
+        if (description is not null)
+        {
+            _diskDescriptions[name] = description;
         }
         return this;
     }
@@ -230,6 +236,12 @@ public sealed class UnikernelBuilder
             writer.WriteLine();
             writer.WriteLine("Device options:");
             WriteRows(writer, _target.DeviceOptions.Select(o => (o.Usage, o.Description)));
+        }
+        if (_disks.Count > 0)
+        {
+            writer.WriteLine();
+            writer.WriteLine("Disks (each given as --disk NAME=PATH):");
+            WriteRows(writer, _disks.Select(d => (d, _diskDescriptions.GetValueOrDefault(d, ""))));
         }
         writer.WriteLine();
         writer.WriteLine("Boot arguments:");

@@ -24,7 +24,7 @@ public sealed class BlockRequestCheckTests
         var e = Assert.Throws<BlockDeviceException>(() => BlockRequestCheck.Validate("d", s_info, sector, length, write: false));
         Assert.Equal(error, e.Error);
         Assert.Equal(sector, e.Sector);
-        Assert.StartsWith("d: ", e.Message);
+        Assert.StartsWith("disk 'd': ", e.Message);
     }
 
     [Fact]

@@ -69,6 +69,16 @@ public sealed class UnikernelBuilderTests
     }
 
     [Fact]
+    public void Run_Help_NamesTheDisks()
+    {
+        var builder = new UnikernelBuilder(["--help"], "t", new FakeTarget()).UseBlock("0", "The disk read.").UseBlock("1");
+        var (code, stdout, _) = ConsoleCapture.Run(() => builder.Run(_ => throw new InvalidOperationException("must not run")));
+        Assert.Equal(0, code);
+        Assert.Contains("Disks (each given as --disk NAME=PATH):", stdout);
+        Assert.Matches(@"\n  0 +The disk read\.\n  1 *\n", stdout.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public void Run_AppThrows_Exit1AndLogged()
     {
         var (code, _, stderr) = ConsoleCapture.Run(() =>

@@ -39,7 +39,23 @@ public sealed class TimeTests
         var clock = new SystemClock();
         var before = clock.Now;
         await clock.SleepAsync(Duration.FromMilliseconds(20));
-        Assert.True(clock.Now - before >= Duration.FromMilliseconds(20));
+        var slept = clock.Now - before;
+        Assert.True(slept >= Duration.FromMilliseconds(20), $"slept {slept.Microseconds} us of 20000");
+    }
+
+    [Fact]
+    public async Task SystemClock_SleepAsync_ManyShortSleeps_NoneReturnsEarly()
+    {
+        // Short sleeps are where a timer's millisecond rounding shows: each must last at least what it asked.
+        var clock = new SystemClock();
+        for (int i = 0; i < 60; i++)
+        {
+            var duration = Duration.FromMicroseconds(1000 + i * 97);
+            var before = clock.Now;
+            await clock.SleepAsync(duration);
+            var slept = clock.Now - before;
+            Assert.True(slept >= duration, $"sleep {i}: slept {slept.Microseconds} us of {duration.Microseconds}");
+        }
     }
 
     [Fact]
