@@ -511,10 +511,6 @@ internal sealed partial class TcpSocket
         {
             bool hadHoles = _rx.RangeCount > 0;
             int advance = _rx.Write(offset, payload);
-            if (advance >= 0 && offset > 0)
-            {
-                _lastOutOfOrder = _rcvNxt + offset;
-            }
             if (advance < 0 || offset > 0)
             {
                 // Out of order (or no room to remember it): a duplicate ACK at once tells the sender (RFC 5681 §4.2).

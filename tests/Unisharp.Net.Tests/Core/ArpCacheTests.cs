@@ -37,7 +37,7 @@ public class ArpCacheTests
         bool failedAt = false;
         while (!failedAt && now < Instant.FromMilliseconds(60_000))
         {
-            while (cache.TryNextAction(now, out var target, out bool failed))
+            while (cache.TryNextAction(now, out var target, out _, out bool failed))
             {
                 Assert.Equal(s_peer, target);
                 if (failed)
