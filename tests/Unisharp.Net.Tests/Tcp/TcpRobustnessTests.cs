@@ -24,7 +24,7 @@ public class TcpRobustnessTests(ITestOutputHelper output)
     }
 
     /// <summary>Echoes every connection the listener accepts, closing after the peer's FIN (as examples/echo does).</summary>
-    private static async Task Serve(ITcpListener listener)
+    internal static async Task Serve(ITcpListener listener)
     {
         while (true)
         {
@@ -33,7 +33,7 @@ public class TcpRobustnessTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task Echo(ITcpConnection connection)
+    internal static async Task Echo(ITcpConnection connection)
     {
         await using (connection)
         {
