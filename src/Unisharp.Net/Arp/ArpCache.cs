@@ -102,8 +102,8 @@ internal sealed class ArpCache
     /// <summary>
     /// Records <paramref name="ip"/> at <paramref name="mac"/>. With <paramref name="create"/> false only an existing
     /// entry is refreshed (RFC 826's merge step). <paramref name="confirmed"/> says the packet was a reply addressed to
-    /// us: only that makes a mapping reachable again; an unsolicited one that changes the MAC leaves it stale (checked
-    /// at its next use) and one that repeats it changes nothing but the lifetime. Returns true when this completed a
+    /// us: only that, while we probe, makes a known mapping reachable again; any other that changes the MAC leaves it
+    /// stale (checked at its next use) and one that repeats it changes nothing but the lifetime. Returns true when this completed a
     /// resolution in progress.
     /// </summary>
     public bool Update(Ipv4Address ip, MacAddress mac, Instant now, bool create, bool confirmed = true)
@@ -123,10 +123,12 @@ internal sealed class ArpCache
         bool completed = e.State == State.Incomplete;
         bool known = e.State == State.Reachable;
         bool changed = known && e.Mac != mac;
+        // Only a reply to our own probe confirms a known mapping; one nobody asked for may be a poisoner's.
+        bool solicited = confirmed && e.ProbeAt != Instant.Never;
         e.Mac = mac;
         e.State = State.Reachable;
         e.Deadline = now + _lifetime;
-        if (!known || confirmed)
+        if (!known || solicited)
         {
             e.StaleAt = now + _reachableTime;
             e.ProbeAt = Instant.Never;
