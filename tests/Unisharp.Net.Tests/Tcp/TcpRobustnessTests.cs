@@ -116,6 +116,42 @@ public class TcpRobustnessTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void SynCookie_SynWithoutTimestamps_ConnectionWithoutScalingOrSack()
+    {
+        var net = TcpNet.Create(63, s_lan, settingsB: new TcpSettings { MaxHalfOpen = 1 });
+        var listener = net.B.Tcp.Listen(80);
+        InjectSpoofedSyn(net, new Random(63), 80);
+        TcpRepr? synAck = null;
+        net.Network.Observer = (_, source, frame) =>
+        {
+            if (source == net.DeviceB && TryParseTcp(frame, out var seg) && seg.DestinationPort == 40100 && seg.Has(TcpFlags.Syn))
+            {
+                synAck = seg;
+            }
+        };
+
+        net.Inject(net.B, TcpNet.AddressA, new TcpRepr(40100, 80, new SeqNum(1000), default, TcpFlags.Syn, 8000, MaxSegmentSize: 1400,
+            WindowScale: 7, SackPermitted: true));
+        // B resolves A first, then the SYN-ACK crosses its link.
+        net.Network.RunUntil(net.Network.Now + Duration.FromMilliseconds(100));
+
+        // Nothing could carry window scaling or SACK back without timestamps: neither is offered.
+        var answer = Assert.NotNull(synAck);
+        Assert.Equal(1, net.B.TcpLayer.Stats.SynCookiesSent);
+        Assert.Equal((null, false, null), (answer.WindowScale, answer.SackPermitted, answer.Timestamp));
+        Assert.Equal(new SeqNum(1001), answer.AckNumber);
+        var accept = listener.AcceptAsync().AsTask();
+        net.Inject(net.B, TcpNet.AddressA, new TcpRepr(40100, 80, new SeqNum(1001), answer.SequenceNumber + 1, TcpFlags.Ack | TcpFlags.Psh, 8000,
+            PayloadLength: 5), "hello"u8);
+        var server = TcpNet.SocketOf(net.Run(accept, Duration.FromMilliseconds(1)));
+
+        Assert.Equal(TcpState.Established, server.State);
+        Assert.Equal(1400, server.SendMss);
+        Assert.Equal((0, false, false), (server.SendWindowShift, server.SackEnabled, server.TimestampsEnabled));
+        Assert.Equal(5, server.Readable);
+    }
+
+    [Fact]
     public void SynCookie_ForgedAck_NoConnectionMade()
     {
         var net = TcpNet.Create(52, s_lan, settingsB: new TcpSettings { MaxHalfOpen = 1 });
