@@ -9,7 +9,7 @@ namespace Unisharp.Cli.Tests;
 /// socat, dnsmasq, tcpdump) in a namespace made for each test. The host side of the link is 198.18.0.1/24.
 /// </summary>
 [Collection(CliCollection.Name)]
-public sealed class EchoOverTapTests(BuiltExamples examples)
+public sealed partial class EchoOverTapTests(BuiltExamples examples)
 {
     private const string Tap = "ustap0";
     private const string Ours = "198.18.0.2";

@@ -81,6 +81,9 @@ public sealed class SimulatedNetwork
     /// </summary>
     public int MaxStepsPerInstant { get; set; } = 1_000_000;
 
+    /// <summary>Called for every frame that reaches the switch, in order: a trace for tests (stalls, what was sent when).</summary>
+    public FrameObserver? Observer { get; set; }
+
     /// <summary>The devices in the order they were added.</summary>
     public IReadOnlyList<SimulatedDevice> Devices => _devices;
 
@@ -300,6 +303,7 @@ public sealed class SimulatedNetwork
         {
             _captureWriter.WriteFrame(s_epochMicroseconds + Now.Microseconds, bytes);
         }
+        Observer?.Invoke(Now, frame.Source, bytes);
         var destination = MacAddress.Read(bytes);
         var source = MacAddress.Read(bytes[6..]);
         if (source.IsUnicast)

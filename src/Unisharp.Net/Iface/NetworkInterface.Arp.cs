@@ -69,7 +69,8 @@ internal sealed partial class NetworkInterface
         }
         // RFC 826: update an existing mapping for the sender; add one only when the packet is for us.
         bool forUs = address is not null && arp.TargetIp == address.Address;
-        if (_arp.Update(arp.SenderIp, arp.SenderMac, now, create: forUs))
+        bool confirmed = forUs && arp.Operation == ArpOperation.Reply;
+        if (_arp.Update(arp.SenderIp, arp.SenderMac, now, create: forUs, confirmed))
         {
             FlushPending(arp.SenderIp, arp.SenderMac);
         }
@@ -140,7 +141,7 @@ internal sealed partial class NetworkInterface
 
     private void PollArp(Instant now)
     {
-        while (_arp.TryNextAction(now, out var target, out bool failed))
+        while (_arp.TryNextAction(now, out var target, out var destination, out bool failed))
         {
             if (failed)
             {
@@ -161,7 +162,7 @@ internal sealed partial class NetworkInterface
                 continue;
             }
             var request = new ArpRepr(ArpOperation.Request, _mac, address.Address, MacAddress.Zero, target);
-            if (SendArp(request, MacAddress.Broadcast))
+            if (SendArp(request, destination))
             {
                 Stats.ArpRequestsSent++;
             }

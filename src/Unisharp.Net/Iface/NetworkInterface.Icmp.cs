@@ -30,13 +30,14 @@ internal sealed partial class NetworkInterface
         }
         switch (icmp.Type)
         {
-            case Icmpv4Type.EchoRequest when icmp.Code == 0:
+            case Icmpv4Type.EchoRequest:
+                // Any code: RFC 792 defines only 0, and Linux answers the others too (with code 0).
                 // RFC 1122 §3.2.2.6: a request to a broadcast address may be silently discarded, and we do.
                 if (_address is not { } address || ip.Destination != address.Address)
                 {
                     return;
                 }
-                var reply = icmp with { Type = Icmpv4Type.EchoReply };
+                var reply = icmp with { Type = Icmpv4Type.EchoReply, Code = 0 };
                 // The data is in the receive buffer or the reassembly buffer, never in the transmit scratch area.
                 reply.Emit(TransmitPayload, data);
                 if (SendIp(ip.Source, IpProtocol.Icmp, reply.BufferLength, now))

@@ -19,7 +19,6 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
     private readonly Logger _log;
     private readonly Dictionary<TcpConnectionKey, TcpSocket> _sockets = [];
     private readonly Dictionary<ushort, TcpListenerCore> _listeners = [];
-    private readonly Queue<TcpSocket> _halfOpenOrder = new();
     private readonly Queue<TcpSocket> _timeWaitOrder = new();
     private readonly List<TcpSocket> _closed = [];
     private readonly Queue<TcpSocket> _notifySockets = new();
@@ -29,8 +28,12 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
     private readonly ulong _tsKey;
     // RFC 5961 §7: challenge ACKs are rate limited, so they cannot be turned into an amplifier (100 per second).
     private readonly Ip.TokenBucket _challengeAcks = new(100, Duration.FromMilliseconds(10));
-    // Resets for segments without a connection, likewise (RFC 9293 §3.10.7.1 leaves the rate to the host).
-    private readonly Ip.TokenBucket _resets = new(200, Duration.FromMilliseconds(5));
+    // Resets for segments without a connection, likewise (RFC 9293 §3.10.7.1 leaves the rate to the host): 4000 per
+    // second with a burst of 2000, so a scan of a few thousand closed ports gets its answers at once (Linux limits none).
+    private readonly Ip.TokenBucket _resets = new(2000, Duration.FromMicroseconds(250));
+    private readonly TcpSynCookies _cookies;
+    // Cookies are checked only until two cookie periods after the last one went out (an ACK cannot return one later).
+    private Instant _cookiesUntil = Instant.Zero;
     private ushort _nextEphemeral;
     private int _halfOpen;
     private int _timeWait;
@@ -47,6 +50,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         _isnKey0 = BinaryPrimitives.ReadUInt64LittleEndian(secret);
         _isnKey1 = BinaryPrimitives.ReadUInt64LittleEndian(secret[8..]);
         _tsKey = BinaryPrimitives.ReadUInt64LittleEndian(secret[16..]);
+        _cookies = new TcpSynCookies(_tsKey ^ _isnKey1, _isnKey0 ^ 0x5a5a5a5a5a5a5a5aUL);
         _nextEphemeral = (ushort)(FirstEphemeralPort + BinaryPrimitives.ReadUInt16LittleEndian(secret[24..]) % (65536 - FirstEphemeralPort));
     }
 
@@ -116,10 +120,16 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
             return;
         }
         var address = _iface.Address;
-        // RFC 9293 §3.9.1 and RFC 1122 §4.2.3.10: TCP is unicast only.
+        // RFC 9293 §3.9.1 and RFC 1122 §4.2.3.10: TCP is unicast only, to us and from a unicast source (a SYN "from"
+        // a broadcast or multicast address would have our answers go to everyone).
         if (address is null || ip.Destination != address.Address)
         {
             Stats.MalformedSegments++;
+            return;
+        }
+        if (ip.Source.IsBroadcast || ip.Source.IsMulticast || ip.Source.IsUnspecified || address.IsBroadcast(ip.Source))
+        {
+            Stats.NonUnicastSourceDropped++;
             return;
         }
         Stats.SegmentsReceived++;
@@ -146,10 +156,23 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         {
             return;
         }
-        if (_listeners.TryGetValue(seg.DestinationPort, out var listener) && seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack))
+        if (_listeners.TryGetValue(seg.DestinationPort, out var listener))
         {
-            OnSyn(listener, seg, local, remote, now);
-            return;
+            if (seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack))
+            {
+                OnSyn(listener, seg, local, remote, now);
+                return;
+            }
+            if (!seg.Has(TcpFlags.Ack))
+            {
+                // RFC 9293 §3.10.7.2: in LISTEN, a segment with neither SYN nor ACK (a NULL or "Xmas" scan) is dropped.
+                Stats.ListenerSegmentsDropped++;
+                return;
+            }
+            if (!seg.Has(TcpFlags.Syn) && now < _cookiesUntil && OnCookieAck(listener, seg, data, local, remote, now))
+            {
+                return;
+            }
         }
         // RFC 9293 §3.10.7.1: no connection here, so a reset that the sender will accept.
         if (!_resets.TryTake(now))
@@ -169,36 +192,37 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
     /// <summary>A SYN for a listener: a new half-open connection, within the listener's backlog and the global bound.</summary>
     private void OnSyn(TcpListenerCore listener, in TcpRepr syn, Ipv4Endpoint local, Ipv4Endpoint remote, Instant now)
     {
-        if (listener.Accepted.Count >= listener.Backlog)
+        if (listener.Accepted.Count >= listener.Backlog || !BuffersFit())
         {
-            // Like Linux with a full accept queue: stay silent; the peer will retry.
+            // Like Linux with a full accept queue: stay silent; the peer will retry. Likewise when the buffer budget
+            // is spent: refusing the SYN is better than a reset after the handshake.
             Stats.SynsDropped++;
             return;
         }
-        while (_halfOpen >= Settings.MaxHalfOpen && _halfOpenOrder.Count > 0)
+        if (_halfOpen >= Settings.MaxHalfOpen)
         {
-            // SYN flood defence: the oldest half-open connection makes room (RFC 4987 §3.4, "random drop" by age).
-            var oldest = _halfOpenOrder.Dequeue();
-            if (oldest.State == TcpState.SynReceived && oldest.Listener is not null)
-            {
-                Stats.HalfOpenEvicted++;
-                oldest.Terminate(null);
-                Remove(oldest);
-            }
+            // SYN flood defence (RFC 4987 §3.6): no state for this one; the ACK will bring back what we need.
+            SendSynCookie(syn, local, remote, now);
+            return;
         }
         var socket = new TcpSocket(this, Settings, local, remote, _iface.Mtu, _iface.MaxOffloadSegment) { Listener = listener };
         socket.Accept(syn, Isn(local, remote, now), TimestampOffset(local, remote), now);
         _sockets.Add(new TcpConnectionKey(local.Port, remote.Address, remote.Port), socket);
         _halfOpen++;
         listener.HalfOpen++;
-        _halfOpenOrder.Enqueue(socket);
-        CompactQueue(_halfOpenOrder, s => s.State == TcpState.SynReceived && s.Listener is not null, Settings.MaxHalfOpen);
     }
 
     /// <summary>A passive open finished its handshake: buffers, then the accept queue. False when it was refused.</summary>
     public bool OnPassiveEstablished(TcpSocket socket)
     {
         var listener = socket.Listener;
+        if (listener is not null && !listener.IsClosed && !BuffersFit())
+        {
+            // No memory for it now: stay in SYN-RECEIVED, silent (the peer resends; our SYN-ACK timer runs out in the
+            // end) rather than reset a connection whose handshake completed.
+            Stats.ConnectionsRefusedForMemory++;
+            return false;
+        }
         if (listener is not null)
         {
             _halfOpen--;
@@ -307,15 +331,11 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
                 Remove(socket);
             }
             _closed.Clear();
-            // The age queues hold entries that have left their state; drop them from the front so they do not keep
+            // The age queue holds entries that have left TIME-WAIT; drop them from the front so they do not keep
             // closed connections reachable.
             while (_timeWaitOrder.TryPeek(out var oldest) && oldest.State != TcpState.TimeWait)
             {
                 _timeWaitOrder.Dequeue();
-            }
-            while (_halfOpenOrder.TryPeek(out var oldest) && !(oldest.State == TcpState.SynReceived && oldest.Listener is not null))
-            {
-                _halfOpenOrder.Dequeue();
             }
         }
         FlushNotifications();
@@ -361,7 +381,9 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         _timeWait++;
         socket.IsInTimeWaitCount = true;
         _timeWaitOrder.Enqueue(socket);
+        // TIME-WAIT sends nothing but ACKs and takes no data: it holds no buffer but bytes the app has yet to read.
         ReleaseBuffersIfDone(socket);
+        ReleaseUnneededBuffers(socket);
         while (_timeWait > Settings.MaxTimeWait && _timeWaitOrder.Count > 0)
         {
             var oldest = _timeWaitOrder.Dequeue();
@@ -455,10 +477,32 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         {
             ReleaseBuffers(socket);
         }
-        else if (socket.DetachSendBuffer() is { } tx)
+        else
+        {
+            ReleaseUnneededBuffers(socket);
+        }
+    }
+
+    /// <summary>A connection that will send and receive no more keeps only its unread bytes.</summary>
+    private void ReleaseUnneededBuffers(TcpSocket socket)
+    {
+        if (socket.DetachSendBuffer() is { } tx)
         {
             BufferBytes -= tx.Capacity;
             tx.Release();
+        }
+        if (socket.Readable == 0)
+        {
+            ReleaseBuffers(socket);
+        }
+    }
+
+    /// <summary>Called when the app read the last unread byte of a connection that receives no more.</summary>
+    public void OnDrained(TcpSocket socket)
+    {
+        if (socket.State is TcpState.TimeWait or TcpState.Closed)
+        {
+            ReleaseBuffers(socket);
         }
     }
 
@@ -486,6 +530,9 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
     }
 
     private static TcpConnectionKey KeyOf(TcpSocket socket) => new(socket.Local.Port, socket.Remote.Address, socket.Remote.Port);
+
+    /// <summary>True when a new connection's buffers fit in the budget now.</summary>
+    private bool BuffersFit() => BufferBytes + Settings.SendBufferSize + Settings.ReceiveBufferSize <= Settings.MaxBufferBytes;
 
     private bool TryAllocateBuffers(TcpSocket socket)
     {
@@ -564,6 +611,58 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
                 queue.Enqueue(s);
             }
         }
+    }
+
+    /// <summary>Answers a SYN with a SYN-ACK whose ISN (and TSval) is a cookie, keeping nothing.</summary>
+    private void SendSynCookie(in TcpRepr syn, Ipv4Endpoint local, Ipv4Endpoint remote, Instant now)
+    {
+        Stats.SynCookiesSent++;
+        _cookiesUntil = now + Duration.FromSeconds(128);
+        var iss = _cookies.Isn(local, remote, syn, now);
+        bool sack = syn.SackPermitted && Settings.Sack;
+        TcpTimestamp? timestamp = null;
+        if (syn.Timestamp is { } ts)
+        {
+            uint clock = unchecked((uint)(now.Microseconds / 1000) + TimestampOffset(local, remote));
+            timestamp = new TcpTimestamp(TcpSynCookies.Timestamp(clock, syn.WindowScale, sack), ts.Value);
+        }
+        // Without timestamps nothing can carry window scaling or SACK back, so neither is offered.
+        bool options = timestamp is not null;
+        var repr = new TcpRepr(local.Port, remote.Port, iss, syn.SequenceNumber + 1, TcpFlags.Syn | TcpFlags.Ack,
+            (ushort)Math.Min(Settings.ReceiveBufferSize, ushort.MaxValue))
+        {
+            MaxSegmentSize = (ushort)Math.Min(_iface.Mtu - 40, ushort.MaxValue),
+            WindowScale = options && syn.WindowScale is not null ? (byte)TcpSocket.ScaleFor(Math.Max(Settings.ReceiveBufferSize, Settings.MaxReceiveBufferSize)) : null,
+            SackPermitted = options && sack,
+            Timestamp = timestamp,
+        };
+        repr.Emit(_iface.TransmitPayload, default, local.Address, remote.Address);
+        Stats.SegmentsSent++;
+        _iface.SendIp(remote.Address, IpProtocol.Tcp, repr.BufferLength, now);
+    }
+
+    /// <summary>An ACK to a listener with no connection: when it returns a valid cookie, the connection is made from it.</summary>
+    private bool OnCookieAck(TcpListenerCore listener, in TcpRepr ack, ReadOnlySpan<byte> data, Ipv4Endpoint local, Ipv4Endpoint remote, Instant now)
+    {
+        if (!_cookies.TryOpen(local, remote, ack, now, out var syn))
+        {
+            Stats.SynCookiesFailed++;
+            return false;
+        }
+        if (listener.Accepted.Count >= listener.Backlog || !BuffersFit())
+        {
+            // As for a SYN: silent, and the peer's retransmission may find room.
+            Stats.SynsDropped++;
+            return true;
+        }
+        Stats.SynCookiesAccepted++;
+        var socket = new TcpSocket(this, Settings, local, remote, _iface.Mtu, _iface.MaxOffloadSegment) { Listener = listener };
+        socket.AcceptCookie(syn, ack.AckNumber - 1, TimestampOffset(local, remote), now);
+        _sockets.Add(new TcpConnectionKey(local.Port, remote.Address, remote.Port), socket);
+        _halfOpen++;
+        listener.HalfOpen++;
+        socket.Process(ack, data, now);
+        return true;
     }
 
     /// <summary>RFC 6528 §3: ISN = M + F(local, remote, secret), M a 4 µs clock, F a keyed hash (SipHash here).</summary>

@@ -6,15 +6,22 @@ namespace Unisharp.Net.Tcp;
 /// Received bytes in a ring: first the in-order bytes the app has not read, then room for the window, where
 /// out-of-order segments are written in place and remembered as ranges until the hole before them fills.
 /// The ring may grow (receive window auto-tuning); a pooled ring goes back to the shared pool on <see cref="Release"/>.
+/// How many ranges it keeps scales with the ring (<see cref="MaxRanges"/>); their arrays grow on demand up to that.
 /// </summary>
 internal sealed class TcpReceiveBuffer
 {
-    /// <summary>Out-of-order ranges kept at once; a segment that would need more is dropped (it will be resent).</summary>
-    public const int MaxRanges = 8;
+    /// <summary>A ring of this many bytes may hold one out-of-order range (a hole and a segment after it take more).</summary>
+    public const int BytesPerRange = 1024;
 
-    // Ranges as offsets from the end of the in-order data (RCV.NXT), sorted and disjoint.
-    private readonly int[] _rangeStart = new int[MaxRanges];
-    private readonly int[] _rangeEnd = new int[MaxRanges];
+    /// <summary>The fewest ranges any ring keeps.</summary>
+    public const int MinRanges = 8;
+
+    // Ranges as offsets from the end of the in-order data (RCV.NXT), sorted and disjoint, each with the write count
+    // when data last landed in it (for SACK's most recent first).
+    private int[] _rangeStart = new int[MinRanges];
+    private int[] _rangeEnd = new int[MinRanges];
+    private long[] _rangeStamp = new long[MinRanges];
+    private long _stamp;
     private readonly bool _pooled;
     private byte[] _ring;
     private int _capacity;
@@ -38,8 +45,14 @@ internal sealed class TcpReceiveBuffer
 
     public int RangeCount { get; private set; }
 
+    /// <summary>Out-of-order ranges kept at once, by the ring's size; a segment that would need more is dropped (it will be resent).</summary>
+    public int MaxRanges => Math.Max(MinRanges, _capacity / BytesPerRange);
+
     /// <summary>The out-of-order range <paramref name="index"/>, as offsets after RCV.NXT.</summary>
     public (int Start, int End) Range(int index) => (_rangeStart[index], _rangeEnd[index]);
+
+    /// <summary>Larger for a range that got data more recently.</summary>
+    public long RangeRecency(int index) => _rangeStamp[index];
 
     /// <summary>
     /// Stores <paramref name="data"/> at <paramref name="offset"/> bytes after RCV.NXT (already trimmed to the
@@ -160,22 +173,33 @@ internal sealed class TcpReceiveBuffer
         int merged = j - i;
         if (merged == 0)
         {
-            if (RangeCount == MaxRanges)
+            if (RangeCount >= MaxRanges)
             {
                 return false;
             }
+            if (RangeCount == _rangeStart.Length)
+            {
+                // More holes than ever before on this connection: room for twice as many, within the bound.
+                int length = Math.Min(2 * _rangeStart.Length, MaxRanges);
+                Array.Resize(ref _rangeStart, length);
+                Array.Resize(ref _rangeEnd, length);
+                Array.Resize(ref _rangeStamp, length);
+            }
             Array.Copy(_rangeStart, i, _rangeStart, i + 1, RangeCount - i);
             Array.Copy(_rangeEnd, i, _rangeEnd, i + 1, RangeCount - i);
+            Array.Copy(_rangeStamp, i, _rangeStamp, i + 1, RangeCount - i);
             RangeCount++;
         }
         else if (merged > 1)
         {
             Array.Copy(_rangeStart, j, _rangeStart, i + 1, RangeCount - j);
             Array.Copy(_rangeEnd, j, _rangeEnd, i + 1, RangeCount - j);
+            Array.Copy(_rangeStamp, j, _rangeStamp, i + 1, RangeCount - j);
             RangeCount -= merged - 1;
         }
         _rangeStart[i] = start;
         _rangeEnd[i] = end;
+        _rangeStamp[i] = ++_stamp;
         return true;
     }
 
@@ -187,6 +211,7 @@ internal sealed class TcpReceiveBuffer
         {
             _rangeStart[w] = _rangeStart[r] - advance;
             _rangeEnd[w] = _rangeEnd[r] - advance;
+            _rangeStamp[w] = _rangeStamp[r];
         }
         RangeCount = w;
     }

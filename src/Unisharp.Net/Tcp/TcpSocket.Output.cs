@@ -395,36 +395,58 @@ internal sealed partial class TcpSocket
         sink.Send(Remote.Address, repr.BufferLength, length > segmentSize ? segmentSize : 0, now);
     }
 
-    /// <summary>RFC 2018 §4: the out-of-order ranges we hold, up to three (room left beside timestamps).</summary>
+    /// <summary>
+    /// RFC 2018 §4: the out-of-order ranges we hold, as many as fit beside the timestamp (three, or four without). The
+    /// first is the range that got data last, the next the one before it (the most recently reported, as §4 asks);
+    /// a last slot goes round the older ranges in turn, so each range held is reported again even when there are
+    /// more than fit and the ACKs that first carried them were lost.
+    /// </summary>
     private TcpSackBlocks SackBlocksToSend()
     {
         var blocks = default(TcpSackBlocks);
-        if (_rx is null)
+        if (_rx is null || _rx.RangeCount == 0)
         {
             return blocks;
         }
         int max = _tsEnabled ? 3 : 4;
+        int count = _rx.RangeCount;
         int newest = -1;
-        for (int i = 0; i < _rx.RangeCount; i++)
+        int second = -1;
+        for (int i = 0; i < count; i++)
         {
-            var (start, end) = _rx.Range(i);
-            if (_lastOutOfOrder >= _rcvNxt + start && _lastOutOfOrder < _rcvNxt + end)
+            long recency = _rx.RangeRecency(i);
+            if (newest < 0 || recency > _rx.RangeRecency(newest))
             {
+                second = newest;
                 newest = i;
-                blocks = blocks.Add(_rcvNxt + start, _rcvNxt + end);
-                break;
+            }
+            else if (second < 0 || recency > _rx.RangeRecency(second))
+            {
+                second = i;
             }
         }
-        // Then the others, highest first (they are the likeliest to be news to the sender).
-        for (int i = _rx.RangeCount - 1; i >= 0 && blocks.Count < max; i--)
+        blocks = AddRange(blocks, newest);
+        if (second >= 0)
         {
-            if (i != newest)
+            blocks = AddRange(blocks, second);
+        }
+        // The rest from the rotating cursor, skipping the two already in.
+        for (int n = 0; n < count && blocks.Count < max; n++)
+        {
+            int i = _sackCursor % count;
+            _sackCursor = i + 1;
+            if (i != newest && i != second)
             {
-                var (start, end) = _rx.Range(i);
-                blocks = blocks.Add(_rcvNxt + start, _rcvNxt + end);
+                blocks = AddRange(blocks, i);
             }
         }
         return blocks;
+
+        TcpSackBlocks AddRange(TcpSackBlocks to, int index)
+        {
+            var (start, end) = _rx.Range(index);
+            return to.Add(_rcvNxt + start, _rcvNxt + end);
+        }
     }
 
     /// <summary>

@@ -23,6 +23,10 @@ internal sealed partial class TcpSocket
             {
                 _ackNow = State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2;
             }
+            if (_rx.Readable == 0)
+            {
+                _layer.OnDrained(this);
+            }
             return n;
         }
         if (Error is { } error)

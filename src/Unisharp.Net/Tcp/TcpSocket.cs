@@ -40,8 +40,8 @@ internal sealed partial class TcpSocket
     private SeqNum _rcvNxt;
     private SeqNum _advertisedRight;
     private SeqNum? _remoteFinSeq;
-    // RFC 2018 §4: the first SACK block reports the range holding the most recently received segment.
-    private SeqNum _lastOutOfOrder;
+    // Where the SACK blocks' rotating slot goes on from (see SackBlocksToSend).
+    private int _sackCursor;
     private bool _finReceived;
 
     // Options negotiated on the SYNs.
@@ -168,6 +168,9 @@ internal sealed partial class TcpSocket
 
     public bool TimestampsEnabled => _tsEnabled;
 
+    /// <summary>TS.Recent (RFC 7323 §4.3): the peer's timestamp we echo, for tests that craft the peer's segments.</summary>
+    internal uint TimestampRecent => _tsRecent;
+
     public bool SackEnabled => _sackEnabled;
 
     public int SendWindowShift => _sndShift;
@@ -196,6 +199,9 @@ internal sealed partial class TcpSocket
     public int SendFree => _finQueued || _tx is null ? 0 : _tx.Free;
 
     public int Readable => _rx?.Readable ?? 0;
+
+    /// <summary>Out-of-order ranges held in the receive buffer.</summary>
+    public int ReceiveBufferRanges => _rx?.RangeCount ?? 0;
 
     /// <summary>True once the handshake is over (or failed): a connect waiter may go on.</summary>
     public bool IsHandshakeDone => State is not (TcpState.SynSent or TcpState.SynReceived);
@@ -239,6 +245,14 @@ internal sealed partial class TcpSocket
         State = TcpState.SynReceived;
     }
 
+    /// <summary>A passive open rebuilt from a SYN cookie: as <see cref="Accept"/>, with the SYN-ACK already sent.</summary>
+    public void AcceptCookie(in TcpRepr syn, SeqNum iss, uint tsOffset, Instant now)
+    {
+        Accept(syn, iss, tsOffset, now);
+        _sndNxt = iss + 1;
+        _sndMax = _sndNxt;
+    }
+
     internal void AttachBuffers(TcpSendBuffer tx, TcpReceiveBuffer rx)
     {
         _tx = tx;
@@ -271,7 +285,8 @@ internal sealed partial class TcpSocket
         _lastReceived = now;
     }
 
-    private static int ScaleFor(int buffer)
+    /// <summary>The window shift that lets <paramref name="buffer"/> bytes be advertised.</summary>
+    internal static int ScaleFor(int buffer)
     {
         int shift = 0;
         while (shift < TcpRepr.MaxWindowScale && buffer >> shift > ushort.MaxValue)

@@ -19,7 +19,16 @@ internal sealed class TcpStatistics
     public long KeepAlivesSent { get; set; }
     public long WindowProbesSent { get; set; }
     public long SynsDropped { get; set; }
-    public long HalfOpenEvicted { get; set; }
+    /// <summary>SYN-ACKs sent with a cookie while the half-open table was full (RFC 4987 §3.6).</summary>
+    public long SynCookiesSent { get; set; }
+    /// <summary>Connections made from a cookie an ACK returned.</summary>
+    public long SynCookiesAccepted { get; set; }
+    /// <summary>ACKs to a listener whose cookie did not check out (answered with a reset, as any stray).</summary>
+    public long SynCookiesFailed { get; set; }
+    /// <summary>Segments to a listener with neither SYN nor ACK (RFC 9293 §3.10.7.2), dropped.</summary>
+    public long ListenerSegmentsDropped { get; set; }
+    /// <summary>Segments from a broadcast, multicast or unspecified source, dropped.</summary>
+    public long NonUnicastSourceDropped { get; set; }
     public long TimeWaitEvicted { get; set; }
     public long ConnectionsRefusedForMemory { get; set; }
     public long ConnectionsAccepted { get; set; }

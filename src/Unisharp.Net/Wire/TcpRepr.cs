@@ -95,14 +95,16 @@ internal readonly record struct TcpRepr(
                 i++;
                 continue;
             }
+            // A length that cannot be right ends the options: what came before stands, the rest is ignored (as Linux
+            // does; RFC 9293 §3.1 asks a receiver to cope with any option length).
             if (i + 1 >= options.Length)
             {
-                return WireError.BadLength;
+                break;
             }
             int length = options[i + 1];
             if (length < 2 || i + length > options.Length)
             {
-                return WireError.BadLength;
+                break;
             }
             var value = options.Slice(i + 2, length - 2);
             switch (kind)
@@ -126,12 +128,9 @@ internal readonly record struct TcpRepr(
                             new SeqNum(BinaryPrimitives.ReadUInt32BigEndian(value[(b + 4)..])));
                     }
                     break;
-                case TcpOptionKind.MaxSegmentSize or TcpOptionKind.WindowScale or TcpOptionKind.SackPermitted
-                    or TcpOptionKind.Timestamp or TcpOptionKind.Sack:
-                    // A known option with the wrong length: the header cannot be trusted.
-                    return WireError.BadLength;
                 default:
-                    // RFC 9293 §3.1: an option we do not implement is skipped by its length.
+                    // RFC 9293 §3.1: an option we do not implement, or a known one with the wrong length (ignored, as
+                    // Linux does), is skipped by its length.
                     break;
             }
             i += length;

@@ -37,7 +37,7 @@ public class ArpCacheTests
         bool failedAt = false;
         while (!failedAt && now < Instant.FromMilliseconds(60_000))
         {
-            while (cache.TryNextAction(now, out var target, out bool failed))
+            while (cache.TryNextAction(now, out var target, out _, out bool failed))
             {
                 Assert.Equal(s_peer, target);
                 if (failed)
@@ -81,5 +81,69 @@ public class ArpCacheTests
         Assert.Equal(8, cache.Count);
         Assert.True(cache.TryLookup(new Ipv4Address(0xC6120000 + 99), Instant.FromMilliseconds(100), out _));
         Assert.False(cache.TryLookup(new Ipv4Address(0xC6120000), Instant.FromMilliseconds(100), out _));
+    }
+
+    private static readonly MacAddress s_poison = MacAddress.Parse("02:00:00:00:00:66");
+
+    /// <summary>Runs the cache's actions from <paramref name="from"/> to <paramref name="to"/>; returns the (time, destination) of each request.</summary>
+    private static List<(long At, MacAddress To)> Requests(ArpCache cache, Instant from, Instant to)
+    {
+        var requests = new List<(long, MacAddress)>();
+        for (var now = from; now <= to; now += Duration.FromMilliseconds(100))
+        {
+            while (cache.TryNextAction(now, out _, out var destination, out bool failed))
+            {
+                Assert.False(failed);
+                requests.Add((now.TotalMilliseconds, destination));
+            }
+        }
+        return requests;
+    }
+
+    [Fact]
+    public void Lookup_StaleAndUnanswered_UnicastProbesThenForgotten()
+    {
+        var cache = new ArpCache(4);
+        cache.Update(s_peer, s_mac, Instant.Zero, create: true);
+
+        Assert.Empty(Requests(cache, Instant.Zero, Instant.FromMilliseconds(16_000)));
+        // Used after the reachable time: still used, and checked after the delay.
+        Assert.True(cache.TryLookup(s_peer, Instant.FromMilliseconds(16_000), out _));
+        var probes = Requests(cache, Instant.FromMilliseconds(16_000), Instant.FromMilliseconds(25_000));
+
+        Assert.Equal([(21_000L, s_mac), (22_000L, s_mac), (23_000L, s_mac)], probes);
+        Assert.False(cache.TryLookup(s_peer, Instant.FromMilliseconds(25_000), out _));
+    }
+
+    [Fact]
+    public void Update_UnsolicitedChangedMac_CheckedAtNextUse()
+    {
+        var cache = new ArpCache(4);
+        cache.Update(s_peer, s_mac, Instant.Zero, create: true);
+
+        // A poisoning reply nobody asked for: taken, but not trusted.
+        cache.Update(s_peer, s_poison, Instant.FromMilliseconds(1_000), create: false, confirmed: false);
+        Assert.True(cache.TryLookup(s_peer, Instant.FromMilliseconds(1_000), out var mac));
+        Assert.Equal(s_poison, mac);
+        // The poisoner repeats itself: that confirms nothing.
+        cache.Update(s_peer, s_poison, Instant.FromMilliseconds(3_000), create: false, confirmed: false);
+        var probes = Requests(cache, Instant.FromMilliseconds(1_000), Instant.FromMilliseconds(10_000));
+
+        Assert.Equal([(6_000L, s_poison), (7_000L, s_poison), (8_000L, s_poison)], probes);
+        Assert.False(cache.TryLookup(s_peer, Instant.FromMilliseconds(10_000), out _));
+    }
+
+    [Fact]
+    public void Update_ReplyToProbe_ReachableAgain()
+    {
+        var cache = new ArpCache(4);
+        cache.Update(s_peer, s_mac, Instant.Zero, create: true);
+        Assert.True(cache.TryLookup(s_peer, Instant.FromMilliseconds(20_000), out _));
+        Assert.Single(Requests(cache, Instant.FromMilliseconds(20_000), Instant.FromMilliseconds(25_000)));
+
+        cache.Update(s_peer, s_mac, Instant.FromMilliseconds(25_100), create: false, confirmed: true);
+
+        Assert.Empty(Requests(cache, Instant.FromMilliseconds(25_100), Instant.FromMilliseconds(40_000)));
+        Assert.True(cache.TryLookup(s_peer, Instant.FromMilliseconds(40_000), out _));
     }
 }

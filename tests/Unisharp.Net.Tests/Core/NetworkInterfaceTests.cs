@@ -511,4 +511,53 @@ public class NetworkInterfaceTests
         new ArpRepr(ArpOperation.Reply, MacA, IpA, MacB, IpB).Emit(frame.AsSpan(14));
         return frame;
     }
+
+    private static byte[] ArpFrame(MacAddress destination, in ArpRepr arp)
+    {
+        byte[] frame = new byte[EthernetRepr.BufferLength + ArpRepr.BufferLength];
+        new EthernetRepr(destination, arp.SenderMac, EtherType.Arp).Emit(frame);
+        arp.Emit(frame.AsSpan(EthernetRepr.BufferLength));
+        return frame;
+    }
+
+    [Fact]
+    public void Poll_GatewayPoisonedByUnsolicitedArp_ProbedAndReResolved()
+    {
+        var poison = MacAddress.Parse("02:00:00:00:00:66");
+        var device = new TestDevice(MacB);
+        // A (198.18.0.1) is the gateway; B learns its MAC from A's request.
+        var iface = Create(device, gateway: "198.18.0.1");
+        device.Incoming.Enqueue(Captures.ArpRequest);
+        for (var t = Instant.Zero; t < Instant.FromMilliseconds(5_000); t += Duration.FromMilliseconds(500))
+        {
+            iface.Poll(t);
+        }
+        device.TakeSent();
+        var far = Ipv4Address.Parse("198.19.0.9");
+
+        // A directed reply nobody asked for says the gateway moved: it is taken, but checked before long.
+        device.Incoming.Enqueue(ArpFrame(MacB, new ArpRepr(ArpOperation.Reply, poison, IpA, MacB, IpB)));
+        iface.Poll(Instant.FromMilliseconds(6_000));
+        Assert.True(iface.SendEchoRequest(far, 1, 1, "x"u8, Instant.FromMilliseconds(6_000)));
+        Assert.Equal(poison, MacAddress.Read(Assert.Single(Ipv4Frames(device.TakeSent()))));
+
+        // Nobody answers at the poisoned MAC: three unicast probes, then the entry is gone.
+        for (var t = Instant.FromMilliseconds(6_000); t <= Instant.FromMilliseconds(15_000); t += Duration.FromMilliseconds(100))
+        {
+            iface.Poll(t);
+        }
+        var probes = device.TakeSent();
+        Assert.Equal(3, probes.Count);
+        Assert.All(probes, f => Assert.Equal(poison, MacAddress.Read(f)));
+        Assert.All(ArpPackets(probes), a => Assert.Equal(IpA, a.TargetIp));
+
+        // The next datagram resolves the gateway afresh, by broadcast; the real one answers.
+        Assert.True(iface.SendEchoRequest(far, 1, 2, "x"u8, Instant.FromMilliseconds(15_000)));
+        iface.Poll(Instant.FromMilliseconds(15_000));
+        var request = Assert.Single(device.TakeSent());
+        Assert.Equal(MacAddress.Broadcast, MacAddress.Read(request));
+        device.Incoming.Enqueue(ArpFrame(MacB, new ArpRepr(ArpOperation.Reply, MacA, IpA, MacB, IpB)));
+        iface.Poll(Instant.FromMilliseconds(15_010));
+        Assert.Equal(MacA, MacAddress.Read(Assert.Single(Ipv4Frames(device.TakeSent()))));
+    }
 }

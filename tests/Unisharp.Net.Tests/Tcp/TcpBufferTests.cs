@@ -64,7 +64,7 @@ public class TcpBufferTests
     public void ReceiveBuffer_TooManyRanges_DropsSegment()
     {
         var buffer = new TcpReceiveBuffer(1000);
-        for (int i = 0; i < TcpReceiveBuffer.MaxRanges; i++)
+        for (int i = 0; i < buffer.MaxRanges; i++)
         {
             Assert.Equal(0, buffer.Write(10 + 20 * i, "x"u8));
         }

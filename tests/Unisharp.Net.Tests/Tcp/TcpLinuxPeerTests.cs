@@ -11,7 +11,7 @@ namespace Unisharp.Net.Tests.Tcp;
 /// 198.18.0.2 our threaded stack, over a TAP device (Linux holds the interface, we the file descriptor) or over
 /// the veth pair the other interop tests use. Skipped where namespaces cannot be made.
 /// </summary>
-public sealed class TcpLinuxPeerTests
+public sealed partial class TcpLinuxPeerTests
 {
     private static readonly Ipv4Address s_us = Ipv4Address.Parse("198.18.0.2");
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);

@@ -144,7 +144,7 @@ public class TcpWireTests
     }
 
     [Fact]
-    public void TryParse_OptionLengthPastHeader_BadLength()
+    public void TryParse_OptionLengthPastHeader_OptionsIgnored()
     {
         var repr = s_syn;
         byte[] segment = new byte[repr.BufferLength];
@@ -153,7 +153,27 @@ public class TcpWireTests
         segment[21] = 30;
         new TcpPacket(segment).FillChecksum(s_a, s_b);
 
-        Assert.Equal(WireError.BadLength, TcpRepr.TryParse(segment, s_a, s_b, out _, out _));
+        Assert.Equal(WireError.None, TcpRepr.TryParse(segment, s_a, s_b, out var parsed, out _));
+        Assert.Null(parsed.MaxSegmentSize);
+        Assert.True(parsed.Has(TcpFlags.Syn));
+    }
+
+    [Fact]
+    public void TryParse_KnownOptionWithWrongLength_OnlyThatOptionIgnored()
+    {
+        var repr = s_syn with { WindowScale = 7, Timestamp = new TcpTimestamp(5, 0) };
+        byte[] segment = new byte[repr.BufferLength];
+        repr.Emit(segment, default, s_a, s_b);
+        // MSS is the first option (kind 2, length 4): make it a 3-byte MSS, its last byte becoming a NOP.
+        Assert.Equal(2, segment[20]);
+        segment[21] = 3;
+        segment[23] = 1;
+        new TcpPacket(segment).FillChecksum(s_a, s_b);
+
+        Assert.Equal(WireError.None, TcpRepr.TryParse(segment, s_a, s_b, out var parsed, out _));
+        Assert.Null(parsed.MaxSegmentSize);
+        Assert.Equal((byte)7, parsed.WindowScale);
+        Assert.Equal(5u, parsed.Timestamp?.Value);
     }
 
     [Fact]
