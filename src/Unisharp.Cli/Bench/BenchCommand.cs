@@ -10,9 +10,10 @@ internal static class BenchCommand
     public static Command Create()
     {
         var bench = new Command("bench",
-            "Run a benchmark with its peers in the same run; writes DATE-BENCH.csv, .png and .md into bench/results (or --out). Needs root.");
+            "Run a benchmark (net, block, http) with its peers in the same run; writes DATE-BENCH.csv, .png and .md into bench/results (or --out). Needs root.");
         bench.Subcommands.Add(Net());
         bench.Subcommands.Add(Block());
+        bench.Subcommands.Add(Http());
         return bench;
     }
 
@@ -48,6 +49,57 @@ internal static class BenchCommand
             r.GetValue(warmup)!.Trim() == "0" ? 0 : BenchArguments.Bytes("--warmup", r.GetValue(warmup)!),
             BenchArguments.Choice("--client", r.GetValue(client)!, NetClients.Kinds),
             BenchArguments.Tag("--tag", r.GetValue(tag))), token)));
+        return command;
+    }
+
+    private static Command Http()
+    {
+        var tools = new Option<string>("--tools")
+        {
+            Description = "Load generators: wrk (keep-alive, for --duration), ab (a new connection per request), ab-k (ab with HTTP/1.0 keep-alive).",
+            DefaultValueFactory = _ => string.Join(',', HttpClients.Tools),
+            HelpName = "T,T,...",
+        };
+        var targets = new Option<string>("--targets")
+        {
+            Description = "Servers: unix-direct (our stack, TAP), unix-socket (the Linux kernel, veth).",
+            DefaultValueFactory = _ => string.Join(',', HttpBench.Known),
+            HelpName = "T,T,...",
+        };
+        var reps = new Option<int>("--reps") { Description = "Rounds; the servers' order alternates, the median is reported.", DefaultValueFactory = _ => 3, HelpName = "N" };
+        var duration = new Option<int>("--duration") { Description = "Seconds of each wrk run.", DefaultValueFactory = _ => 10, HelpName = "SECONDS" };
+        var connections = new Option<int>("--connections") { Description = "wrk's open connections (-c).", DefaultValueFactory = _ => 64, HelpName = "N" };
+        var threads = new Option<int>("--threads") { Description = "wrk's threads (-t).", DefaultValueFactory = _ => 2, HelpName = "N" };
+        var requests = new Option<int>("--requests") { Description = "ab's requests per run (-n).", DefaultValueFactory = _ => 5000, HelpName = "N" };
+        var concurrency = new Option<int>("--concurrency") { Description = "ab's requests in flight (-c).", DefaultValueFactory = _ => 50, HelpName = "N" };
+        var (output, timeout, tag) = (Out(), Timeout(120), Tag());
+        var command = new Command("http",
+            "HTTP requests/s and p99 latency: wrk and ab against examples/http on our stack (TAP) and on Linux's (--net socket, veth), in one run.")
+        { tools, targets, reps, duration, connections, threads, requests, concurrency, output, tag, timeout };
+        command.SetAction((r, ct) =>
+        {
+            var options = new HttpBenchOptions(
+                BenchArguments.Names("--tools", r.GetValue(tools)!, HttpClients.Tools),
+                BenchArguments.Names("--targets", r.GetValue(targets)!, HttpBench.Known),
+                BenchArguments.Count("--reps", r.GetValue(reps), 100),
+                TimeSpan.FromSeconds(BenchArguments.Count("--duration", r.GetValue(duration), 3600)),
+                BenchArguments.Count("--connections", r.GetValue(connections), 10_000),
+                BenchArguments.Count("--threads", r.GetValue(threads), 64),
+                BenchArguments.Count("--requests", r.GetValue(requests), 10_000_000),
+                BenchArguments.Count("--concurrency", r.GetValue(concurrency), 20_000),
+                OutDirectory(r.GetValue(output)),
+                BenchArguments.Seconds("--timeout", r.GetValue(timeout)),
+                BenchArguments.Tag("--tag", r.GetValue(tag)));
+            if (options.Threads > options.Connections)
+            {
+                throw new CliException($"invalid --threads '{options.Threads}': wrk needs at least one connection per thread (--connections {options.Connections})", CliException.Usage);
+            }
+            if (options.Concurrency > options.Requests)
+            {
+                throw new CliException($"invalid --concurrency '{options.Concurrency}': ab cannot keep more requests in flight than --requests {options.Requests}", CliException.Usage);
+            }
+            return WithSignals(ct, token => HttpBench.RunAsync(options, token));
+        });
         return command;
     }
 

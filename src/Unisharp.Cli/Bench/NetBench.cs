@@ -176,11 +176,7 @@ internal static partial class NetBench
             // The kernel's stack: the clients in a namespace of their own, across a veth pair.
             clientNs = await BenchNamespaces.CreateAsync("p", cancellationToken).ConfigureAwait(false);
             namespaces.Add(clientNs);
-            await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "link", "add", "usb-peer", "type", "veth", "peer", "name", "usb-srv", "netns", serverNs).ConfigureAwait(false);
-            await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "addr", "add", $"{PeerAddress}/{Prefix}", "dev", "usb-peer").ConfigureAwait(false);
-            await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "link", "set", "usb-peer", "up").ConfigureAwait(false);
-            await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "addr", "add", $"{ServerAddress}/{Prefix}", "dev", "usb-srv").ConfigureAwait(false);
-            await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-srv", "up").ConfigureAwait(false);
+            await BenchNamespaces.LinkVethAsync(clientNs, $"{PeerAddress}/{Prefix}", serverNs, $"{ServerAddress}/{Prefix}", cancellationToken).ConfigureAwait(false);
         }
 
         var server = ServerProcess.Start(serverNs, target.Command(tap, serverNs, $"{ServerAddress}/{Prefix}", Port));

@@ -1,10 +1,10 @@
 namespace Unisharp.Cli.Bench;
 
 /// <summary>
-/// examples/network on the unix target: <c>unix-direct</c> is our TCP/IP stack over a TAP device;
-/// <c>unix-socket</c> is the same app on the host's sockets, so the Linux kernel receives (the Linux peer).
+/// examples/network (or <paramref name="app"/>, e.g. http) on the unix target: <c>unix-direct</c> is our TCP/IP stack over
+/// a TAP device; <c>unix-socket</c> is the same app on the host's sockets, so the Linux kernel receives (the Linux peer).
 /// </summary>
-internal sealed class UnixNetTarget(bool direct) : INetBenchTarget
+internal sealed class UnixNetTarget(bool direct, string app = "network") : INetBenchTarget
 {
     private string? _artifact;
 
@@ -18,7 +18,7 @@ internal sealed class UnixNetTarget(bool direct) : INetBenchTarget
 
     public async Task<string?> PrepareAsync(CancellationToken cancellationToken)
     {
-        _artifact = await BenchApps.UnixAsync("network", cancellationToken).ConfigureAwait(false);
+        _artifact = await BenchApps.UnixAsync(app, cancellationToken).ConfigureAwait(false);
         return null;
     }
 
