@@ -255,7 +255,7 @@ public sealed class BenchTests
     [InlineData(new[] { "bench", "net", "--bogus" }, "unisharp: error: Unrecognized command or argument '--bogus'.")]
     [InlineData(new[] { "bench", "block", "--parallel", "maybe" }, "unisharp: error: invalid --parallel 'maybe': expected both, true or false")]
     [InlineData(new[] { "bench", "net", "--clients", "0" }, "unisharp: error: invalid --clients '0': expected a comma-separated list of integers from 1 to 256")]
-    [InlineData(new[] { "bench", "net", "--targets", "vmware" }, "unisharp: error: invalid --targets 'vmware': choose from unix-direct, unix-socket, lwip, qemu, firecracker")]
+    [InlineData(new[] { "bench", "net", "--targets", "vmware" }, "unisharp: error: invalid --targets 'vmware': choose from unix-direct, unix-socket, lwip, ack, qemu, firecracker")]
     [InlineData(new[] { "bench", "net", "--bytes", "12X" }, "unisharp: error: invalid --bytes '12X': expected a size such as 512M, 8M or 1G (at most 64G)")]
     [InlineData(new[] { "bench", "net", "--client", "curl" }, "unisharp: error: invalid --client 'curl': choose one of socket, nc")]
     [InlineData(new[] { "bench", "net", "--warmup", "1X" }, "unisharp: error: invalid --warmup '1X': expected a size such as 512M, 8M or 1G (at most 64G)")]

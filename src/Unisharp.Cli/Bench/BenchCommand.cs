@@ -23,7 +23,7 @@ internal static class BenchCommand
         var bytes = new Option<string>("--bytes") { Description = "Bytes each client sends (K, M, G suffixes).", DefaultValueFactory = _ => "512M", HelpName = "SIZE" };
         var targets = new Option<string>("--targets")
         {
-            Description = "Receivers: unix-direct (our stack, TAP), unix-socket (the Linux kernel, veth), lwip (lwIP 2.1, TAP), qemu, firecracker.",
+            Description = "Receivers: unix-direct (our stack, TAP), unix-socket (the Linux kernel, veth), lwip (lwIP 2.1, TAP), ack (the physical limit: a pure ACK per frame, no stack, TAP), qemu, firecracker.",
             DefaultValueFactory = _ => string.Join(',', NetBench.Known),
             HelpName = "T,T,...",
         };

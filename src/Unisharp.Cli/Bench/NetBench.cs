@@ -20,16 +20,23 @@ internal static partial class NetBench
     public const int Port = 8080;
 
     /// <summary>The targets <c>--targets</c> may name, in their usual order.</summary>
-    public static readonly string[] Known = ["unix-direct", "unix-socket", "lwip", "qemu", "firecracker"];
+    public static readonly string[] Known = ["unix-direct", "unix-socket", "lwip", "ack", "qemu", "firecracker"];
 
     /// <summary>The Linux peer that the ratios are against.</summary>
     public const string Baseline = "unix-socket";
+
+    /// <summary>The physical limit that our stack is also reported as a fraction of.</summary>
+    public const string Limit = "ack";
+
+    /// <summary>Our stack on the same TAP as <see cref="Limit"/>.</summary>
+    private const string Ours = "unix-direct";
 
     public static INetBenchTarget Create(string name) => name switch
     {
         "unix-direct" => new UnixNetTarget(direct: true),
         "unix-socket" => new UnixNetTarget(direct: false),
         "lwip" => new LwipNetTarget(),
+        "ack" => new AckNetTarget(),
         "qemu" or "firecracker" => new MicroVmNetTarget(name),
         _ => throw new CliException($"unknown bench net target '{name}'", CliException.Usage),
     };
@@ -302,12 +309,13 @@ internal static partial class NetBench
         {
             text.Append(CultureInfo.InvariantCulture, $" {t} |");
         }
-        var ratioTargets = targets.Contains(Baseline) ? targets.Where(t => t != Baseline).ToList() : [];
-        foreach (string t in ratioTargets)
+        var ratios = (targets.Contains(Baseline) ? targets.Where(t => t != Baseline).Select(t => (t, Baseline)) : [])
+            .Concat(targets.Contains(Limit) && targets.Contains(Ours) ? [(Ours, Limit)] : []).ToList();
+        foreach (var (t, against) in ratios)
         {
-            text.Append(CultureInfo.InvariantCulture, $" {t} / {Baseline} |");
+            text.Append(CultureInfo.InvariantCulture, $" {t} / {against} |");
         }
-        text.Append("\n|---:|").Append(string.Concat(Enumerable.Repeat("---:|", targets.Count + ratioTargets.Count))).Append('\n');
+        text.Append("\n|---:|").Append(string.Concat(Enumerable.Repeat("---:|", targets.Count + ratios.Count))).Append('\n');
         foreach (int clients in options.Clients)
         {
             text.Append(CultureInfo.InvariantCulture, $"| {clients} |");
@@ -317,9 +325,9 @@ internal static partial class NetBench
                 double rate = Rate(t);
                 text.Append(CultureInfo.InvariantCulture, $" {(double.IsNaN(rate) ? "failed" : BenchHost.Number(rate))} |");
             }
-            foreach (string t in ratioTargets)
+            foreach (var (t, against) in ratios)
             {
-                double ratio = Rate(t) / Rate(Baseline);
+                double ratio = Rate(t) / Rate(against);
                 text.Append(CultureInfo.InvariantCulture, $" {(double.IsNaN(ratio) ? "" : BenchHost.Number(ratio, "0.00") + "x")} |");
             }
             text.Append('\n');
