@@ -35,11 +35,24 @@ internal static class BenchCommand
             DefaultValueFactory = _ => NetClients.Socket,
             HelpName = "socket|nc",
         };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "receive: the clients send, the target receives; send: examples/network --send sends SIZE to each client (unix-direct, unix-socket; socket clients).",
+            DefaultValueFactory = _ => NetBench.Receive,
+            HelpName = "receive|send",
+        };
         var (output, timeout, tag) = (Out(), Timeout(300), Tag());
         var command = new Command("net",
-            "TCP receive throughput: N clients one virtual link away each send SIZE bytes of zeros to examples/network (or a peer's sink) on each target.")
-        { clients, bytes, targets, reps, warmup, client, output, tag, timeout };
-        command.SetAction((r, ct) => WithSignals(ct, token => NetBench.RunAsync(new NetBenchOptions(
+            "TCP throughput: N clients one virtual link away each send SIZE bytes of zeros to examples/network (or a peer's sink) on each target, or receive them (--mode send).")
+        { clients, bytes, targets, reps, warmup, client, mode, output, tag, timeout };
+        command.SetAction((r, ct) =>
+        {
+            string direction = BenchArguments.Choice("--mode", r.GetValue(mode)!, NetBench.Modes);
+            if (direction == NetBench.Send && r.GetValue(client)!.Trim() != NetClients.Socket)
+            {
+                throw new CliException("invalid --client with --mode send: only the socket clients receive", CliException.Usage);
+            }
+            return WithSignals(ct, token => NetBench.RunAsync(new NetBenchOptions(
             BenchArguments.PositiveInts("--clients", r.GetValue(clients)!, 256).Distinct().ToArray(),
             BenchArguments.Bytes("--bytes", r.GetValue(bytes)!),
             BenchArguments.Count("--reps", r.GetValue(reps), 100),
@@ -48,7 +61,9 @@ internal static class BenchCommand
             BenchArguments.Seconds("--timeout", r.GetValue(timeout)),
             r.GetValue(warmup)!.Trim() == "0" ? 0 : BenchArguments.Bytes("--warmup", r.GetValue(warmup)!),
             BenchArguments.Choice("--client", r.GetValue(client)!, NetClients.Kinds),
-            BenchArguments.Tag("--tag", r.GetValue(tag))), token)));
+            BenchArguments.Tag("--tag", r.GetValue(tag)),
+            direction), token));
+        });
         return command;
     }
 

@@ -31,10 +31,18 @@ internal static partial class NetBench
     /// <summary>Our stack on the same TAP as <see cref="Limit"/>.</summary>
     private const string Ours = "unix-direct";
 
-    public static INetBenchTarget Create(string name) => name switch
+    /// <summary><c>--mode</c>: the clients send and the server receives (the default), or the server sends.</summary>
+    public const string Receive = "receive";
+
+    public const string Send = "send";
+
+    public static readonly string[] Modes = [Receive, Send];
+
+    /// <param name="sendBytes">In <see cref="Send"/> mode, what the server sends on each connection; 0 when it receives.</param>
+    public static INetBenchTarget Create(string name, long sendBytes = 0) => name switch
     {
-        "unix-direct" => new UnixNetTarget(direct: true),
-        "unix-socket" => new UnixNetTarget(direct: false),
+        "unix-direct" => new UnixNetTarget(direct: true, send: sendBytes),
+        "unix-socket" => new UnixNetTarget(direct: false, send: sendBytes),
         "lwip" => new LwipNetTarget(),
         "ack" => new AckNetTarget(),
         "qemu" or "firecracker" => new MicroVmNetTarget(name),
@@ -57,8 +65,11 @@ internal static partial class NetBench
             var ready = new List<INetBenchTarget>();
             foreach (string name in options.Targets)
             {
-                var target = Create(name);
-                string? reason = await target.PrepareAsync(cancellationToken).ConfigureAwait(false);
+                bool sends = options.Mode == Send;
+                var target = Create(name, sends ? options.BytesPerClient : 0);
+                string? reason = sends && target is not UnixNetTarget
+                    ? "only examples/network (unix-direct, unix-socket) sends in --mode send"
+                    : await target.PrepareAsync(cancellationToken).ConfigureAwait(false);
                 if (reason is not null)
                 {
                     Progress.Info($"bench net: {name}: skipped: {reason}");
@@ -90,7 +101,7 @@ internal static partial class NetBench
                 options.Clients.Select(c => (double)c).ToArray(),
                 options.Clients.Select(c => BenchHost.Median(g.Where(r => r.Clients == c).Select(r => r.Mbps))).ToArray()))
             .ToList();
-        BenchPlot.Save(png, $"TCP receive, {Size(options.BytesPerClient)} per client ({when:yyyy-MM-dd})", "clients", "MB/s (aggregate)", logX: false, series);
+        BenchPlot.Save(png, $"TCP {(options.Mode == Send ? "send (the server sends)" : "receive")}, {Size(options.BytesPerClient)} per client ({when:yyyy-MM-dd})", "clients", "MB/s (aggregate)", logX: false, series);
         await File.WriteAllTextAsync(markdown, Summary(rows, options, when, loadBefore, BenchHost.LoadAverage(), skipped, Path.GetFileName(png)), cancellationToken).ConfigureAwait(false);
         Console.WriteLine(csv);
         Console.WriteLine(png);
@@ -210,7 +221,9 @@ internal static partial class NetBench
                 // The first connection after a start took 2 to 17 times as long as the next ones (a cold start: fresh
                 // buffers, ARP, the heap): one untimed connection first, so the first measured run is like the others.
                 Progress.Info($"bench net: {target.Name}: warm-up, 1 client x {Size(options.WarmupBytes)} (not counted) ...");
-                var warm = await MeasureAsync(server, clientNs, new IPEndPoint(IPAddress.Parse(ServerAddress), Port), 1, options.WarmupBytes, options, cancellationToken).ConfigureAwait(false);
+                // A server that sends sends its --send bytes on every connection, the warm-up's too.
+                long warmBytes = options.Mode == Send ? options.BytesPerClient : options.WarmupBytes;
+                var warm = await MeasureAsync(server, clientNs, new IPEndPoint(IPAddress.Parse(ServerAddress), Port), 1, warmBytes, options, cancellationToken).ConfigureAwait(false);
                 if (warm.Status != "ok")
                 {
                     Progress.Info($"bench net: {target.Name}: warm-up: {warm.Status}");
@@ -232,7 +245,7 @@ internal static partial class NetBench
         int mark = server.LineCount;
         var outcome = options.Client == NetClients.Nc
             ? await NetClients.RunNcAsync(clientNs, endpoint, clients, bytesPerClient, options.Timeout, cancellationToken).ConfigureAwait(false)
-            : await NetClients.RunAsync(clientNs, endpoint, clients, bytesPerClient, options.Timeout, cancellationToken).ConfigureAwait(false);
+            : await NetClients.RunAsync(clientNs, endpoint, clients, bytesPerClient, options.Timeout, receive: options.Mode == Send, cancellationToken).ConfigureAwait(false);
         // Cross-check: the sink logs each connection's total when it ends.
         await server.WaitForAsync(mark, lines => Finals(lines).Count >= clients, TimeSpan.FromSeconds(outcome.Error is null ? 10 : 1), cancellationToken).ConfigureAwait(false);
         var finals = Finals(server.LinesSince(mark));
@@ -251,7 +264,7 @@ internal static partial class NetBench
         return options.Clients.Select(c => new NetBenchRow(target.Name, target.Stack, c, 0, options.BytesPerClient, 0, 0, double.NaN, -1, status)).ToList();
     }
 
-    /// <summary>The byte counts of the sink's end-of-connection lines: "read N bytes in M ms (R MB/s)".</summary>
+    /// <summary>The byte counts of the server's end-of-connection lines: "read N bytes in M ms (R MB/s)", or "sent ..." when it sends.</summary>
     private static List<long> Finals(List<string> lines)
     {
         var totals = new List<long>();
@@ -266,7 +279,7 @@ internal static partial class NetBench
         return totals;
     }
 
-    [GeneratedRegex(@"read (\d+) bytes in [0-9.]+ ms \(")]
+    [GeneratedRegex(@"(?:read|sent) (\d+) bytes in [0-9.]+ ms \(")]
     private static partial Regex FinalLine();
 
     public static string Size(long bytes) =>
@@ -290,7 +303,15 @@ internal static partial class NetBench
         string client = options.Client == NetClients.Nc
             ? "`dd if=/dev/zero | nc -N` (a process pair per client, as bench/net/run.py)"
             : "a thread of the bench (1 MiB socket sends from memory)";
-        text.Append(CultureInfo.InvariantCulture, $"Each client sends {Size(options.BytesPerClient)} of zeros over TCP to the sink on port {Port} at {ServerAddress}; a client is {client}. ");
+        if (options.Mode == Send)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"The sender direction: each client connects to examples/network --send on port {Port} at {ServerAddress}, which sends it {Size(options.BytesPerClient)} of zeros from one buffer and closes; ");
+            text.Append("a client is a thread of the bench that reads everything into a 1 MiB buffer until the close, then closes. ");
+        }
+        else
+        {
+            text.Append(CultureInfo.InvariantCulture, $"Each client sends {Size(options.BytesPerClient)} of zeros over TCP to the sink on port {Port} at {ServerAddress}; a client is {client}. ");
+        }
         text.Append("The clients are one virtual link away from the receiver: on the TAP's host side in the receiver's namespace for the stacks that bring their own ");
         text.Append("(with checksum and segmentation offload on the TAP for unix-direct), across a veth pair from a peer namespace for the Linux kernel. ");
         text.Append(options.WarmupBytes > 0 ? "Each receiver first takes one untimed connection of " + Size(options.WarmupBytes) + " (warm-up). " : "No warm-up connection. ");
