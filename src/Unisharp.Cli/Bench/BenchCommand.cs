@@ -37,9 +37,9 @@ internal static class BenchCommand
         };
         var mode = new Option<string>("--mode")
         {
-            Description = "receive: the clients send, the target receives; send: examples/network --send sends SIZE to each client (unix-direct, unix-socket; socket clients).",
+            Description = "receive: the clients send, the target receives; send: examples/network --send sends SIZE to each client; udp-echo: examples/echo echoes SIZE/64 datagrams of 64 bytes per client (both: unix-direct, unix-socket; socket clients).",
             DefaultValueFactory = _ => NetBench.Receive,
-            HelpName = "receive|send",
+            HelpName = "receive|send|udp-echo",
         };
         var (output, timeout, tag) = (Out(), Timeout(300), Tag());
         var command = new Command("net",
@@ -48,9 +48,9 @@ internal static class BenchCommand
         command.SetAction((r, ct) =>
         {
             string direction = BenchArguments.Choice("--mode", r.GetValue(mode)!, NetBench.Modes);
-            if (direction == NetBench.Send && r.GetValue(client)!.Trim() != NetClients.Socket)
+            if (direction != NetBench.Receive && r.GetValue(client)!.Trim() != NetClients.Socket)
             {
-                throw new CliException("invalid --client with --mode send: only the socket clients receive", CliException.Usage);
+                throw new CliException($"invalid --client '{r.GetValue(client)}' with --mode {direction}: only the socket clients (the default) do that", CliException.Usage);
             }
             return WithSignals(ct, token => NetBench.RunAsync(new NetBenchOptions(
             BenchArguments.PositiveInts("--clients", r.GetValue(clients)!, 256).Distinct().ToArray(),
