@@ -79,6 +79,66 @@ public sealed class BenchTests
     }
 
     /// <summary>A microVM's TAP is made in the bench's namespace (--netns), where the clients reach it.</summary>
+    [RequiresNamespacesFact]
+    public void BenchNet_AckLimitAndSenderDirection_EveryByteCounted()
+    {
+        string output = Scratch();
+        try
+        {
+            var limit = Unisharp.Run(TimeSpan.FromMinutes(15), "bench", "net", "--clients", "1,2", "--bytes", "8M", "--warmup", "1M",
+                "--targets", "unix-direct,ack", "--tag", "ack", "--out", output, "--timeout", "60");
+            Assert.True(limit.ExitCode == 0, limit.Stderr);
+            var rows = ReadCsv(Single(output, "-net-ack.csv"));
+            Assert.Equal(["unix-direct", "unix-direct", "ack", "ack"], rows.Select(r => r["target"]));
+            Assert.All(rows, row => Assert.Equal("ok", row["status"]));
+            Assert.Equal(["8388608", "16777216", "8388608", "16777216"], rows.Select(r => r["server_bytes"]));
+            string summary = File.ReadAllText(Single(output, "-net-ack.md"));
+            Assert.Contains("| clients | unix-direct | ack | unix-direct / ack |", summary);
+            Assert.Matches(@"\| 2 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+x \|", summary);
+
+            var send = Unisharp.Run(TimeSpan.FromMinutes(15), "bench", "net", "--mode", "send", "--clients", "2", "--bytes", "8M",
+                "--targets", "unix-direct,unix-socket,lwip", "--tag", "send", "--out", output, "--timeout", "60");
+            Assert.True(send.ExitCode == 0, send.Stderr);
+            rows = ReadCsv(Single(output, "-net-send.csv"));
+            Assert.Equal(["unix-direct", "unix-socket", "lwip"], rows.Select(r => r["target"]));
+            Assert.Equal(["ok", "ok", "skipped: --mode send runs only our apps (unix-direct; unix-socket)"], rows.Select(r => r["status"]));
+            Assert.Equal(["16777216", "16777216"], rows.Take(2).Select(r => r["server_bytes"]));
+            Assert.Contains("The sender direction", File.ReadAllText(Single(output, "-net-send.md")));
+            AssertNoLeftoverNamespaces();
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [RequiresNamespacesFact]
+    public void BenchNet_UdpEcho_EveryDatagramBack()
+    {
+        string output = Scratch();
+        try
+        {
+            var result = Unisharp.Run(TimeSpan.FromMinutes(15), "bench", "net", "--mode", "udp-echo", "--clients", "2", "--bytes", "256K", "--warmup", "64K",
+                "--targets", "unix-socket,unix-direct", "--out", output, "--timeout", "60");
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            var rows = ReadCsv(Single(output, "-net.csv"));
+            Assert.Equal(["unix-socket", "unix-direct"], rows.Select(r => r["target"]));
+            foreach (var row in rows)
+            {
+                Assert.Equal("ok", row["status"]);
+                Assert.Equal("8192", row["datagrams_echoed"]);
+                Assert.True(double.Parse(row["datagrams_per_s"], CultureInfo.InvariantCulture) > 0);
+            }
+            AssertPng(Single(output, "-net.png"));
+            Assert.Contains("UDP echo: examples/echo", File.ReadAllText(Single(output, "-net.md")));
+            AssertNoLeftoverNamespaces();
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
     [MicroVmFact(NeedsNamespaces = true)]
     public void BenchNet_Qemu_CountedOverItsTap()
     {
@@ -252,6 +312,8 @@ public sealed class BenchTests
     [InlineData(new[] { "bench", "http", "--threads", "8", "--connections", "4" }, "unisharp: error: invalid --threads '8': wrk needs at least one connection per thread (--connections 4)")]
     [InlineData(new[] { "bench", "http", "--requests", "10", "--concurrency", "50" }, "unisharp: error: invalid --concurrency '50': ab cannot keep more requests in flight than --requests 10")]
     [InlineData(new[] { "bench", "http", "--duration", "0" }, "unisharp: error: invalid --duration '0': expected 1 to 3600")]
+    [InlineData(new[] { "bench", "net", "--mode", "sideways" }, "unisharp: error: invalid --mode 'sideways': choose one of receive, send, udp-echo")]
+    [InlineData(new[] { "bench", "net", "--mode", "send", "--client", "nc" }, "unisharp: error: invalid --client 'nc' with --mode send: only the socket clients (the default) do that")]
     [InlineData(new[] { "bench", "net", "--bogus" }, "unisharp: error: Unrecognized command or argument '--bogus'.")]
     [InlineData(new[] { "bench", "block", "--parallel", "maybe" }, "unisharp: error: invalid --parallel 'maybe': expected both, true or false")]
     [InlineData(new[] { "bench", "net", "--clients", "0" }, "unisharp: error: invalid --clients '0': expected a comma-separated list of integers from 1 to 256")]
