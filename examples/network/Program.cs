@@ -67,10 +67,7 @@ static async Task Sink(UnikernelContext ctx, ITcpConnection connection)
         ctx.Log.Warning("network", $"{remote}: {e.Message}");
     }
     ArrayPool<byte>.Shared.Return(buffer);
-    var elapsed = ctx.Clock.Now - started;
-    double mbPerSecond = elapsed.Microseconds > 0 ? total / (double)elapsed.Microseconds : 0;
-    ctx.Log.Info("network", $"{remote}: read {total} bytes in {elapsed.TotalMilliseconds} ms ({mbPerSecond:F1} MB/s)");
-    LogAllocations(ctx);
+    LogTotal(ctx, remote, "read", total, started);
 }
 
 // Sends the bytes from one pooled buffer of zeros, closes its side, then waits for the client to close (so the last
@@ -103,8 +100,14 @@ static async Task Source(UnikernelContext ctx, ITcpConnection connection, long b
         ctx.Log.Warning("network", $"{remote}: {e.Message}");
     }
     ArrayPool<byte>.Shared.Return(buffer);
+    LogTotal(ctx, remote, "sent", sent, started);
+}
+
+// A connection's end: "read|sent N bytes in M ms (R MB/s)" (the bench checks its counts against this line).
+static void LogTotal(UnikernelContext ctx, Ipv4Endpoint remote, string verb, long bytes, Instant started)
+{
     var elapsed = ctx.Clock.Now - started;
-    double mbPerSecond = elapsed.Microseconds > 0 ? sent / (double)elapsed.Microseconds : 0;
-    ctx.Log.Info("network", $"{remote}: sent {sent} bytes in {elapsed.TotalMilliseconds} ms ({mbPerSecond:F1} MB/s)");
+    double mbPerSecond = elapsed.Microseconds > 0 ? bytes / (double)elapsed.Microseconds : 0;
+    ctx.Log.Info("network", $"{remote}: {verb} {bytes} bytes in {elapsed.TotalMilliseconds} ms ({mbPerSecond:F1} MB/s)");
     LogAllocations(ctx);
 }

@@ -14,9 +14,7 @@ public sealed class HttpTests(BuiltExamples examples)
     public void Curl_PageBytesAndNotFound_MalformedGets400AndServerStaysUp()
     {
         using var ns = NetworkNamespace.Create();
-        PeerApp.CreateTap(ns, Tap, "198.18.0.1/24");
-        using var app = PeerApp.Start(ns, examples.Executable("http"), $"--net=tap:{Tap}", "--mac=02:00:00:00:00:02", $"--ipv4={Ours}/24");
-        app.WaitForLog("serving HTTP on", TimeSpan.FromSeconds(30));
+        using var app = StartOnTap(ns);
 
         var page = Curl(ns, "-sS", "--max-time", "20", $"http://{Ours}/");
         Assert.Contains("Hello from Unisharp", page.Stdout);
@@ -58,9 +56,7 @@ public sealed class HttpTests(BuiltExamples examples)
     public void Persistence_OurStackOverTap_AbKeepAliveCompletesAndCloseRulesHold()
     {
         using var ns = NetworkNamespace.Create();
-        PeerApp.CreateTap(ns, Tap, "198.18.0.1/24");
-        using var app = PeerApp.Start(ns, examples.Executable("http"), $"--net=tap:{Tap}", "--mac=02:00:00:00:00:02", $"--ipv4={Ours}/24");
-        app.WaitForLog("serving HTTP on", TimeSpan.FromSeconds(30));
+        using var app = StartOnTap(ns);
         AssertPersistence(ns, Ours, app);
     }
 
@@ -108,6 +104,23 @@ public sealed class HttpTests(BuiltExamples examples)
         var http11 = Held(ns, host, @"GET /bytes/3 HTTP/1.1\r\nHost: x\r\n\r\n");
         Assert.Equal(124, http11.ExitCode);
         Assert.False(app.HasExited, app.Log);
+    }
+
+    /// <summary>examples/http on our stack over a TAP in <paramref name="ns"/> at <see cref="Ours"/>, serving.</summary>
+    private PeerApp StartOnTap(NetworkNamespace ns)
+    {
+        PeerApp.CreateTap(ns, Tap, "198.18.0.1/24");
+        var app = PeerApp.Start(ns, examples.Executable("http"), $"--net=tap:{Tap}", "--mac=02:00:00:00:00:02", $"--ipv4={Ours}/24");
+        try
+        {
+            app.WaitForLog("serving HTTP on", TimeSpan.FromSeconds(30));
+            return app;
+        }
+        catch
+        {
+            app.Dispose();
+            throw;
+        }
     }
 
     private static HostCommand.Result Curl(NetworkNamespace ns, params string[] arguments)

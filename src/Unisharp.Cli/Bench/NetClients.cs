@@ -90,17 +90,10 @@ internal static class NetClients
 
         void Client(int i)
         {
-            try
+            if (!EnterAndWait(ns, barrier, errors, i))
             {
-                NamespaceEntry.EnterOnThisThread(ns);
-            }
-            catch (IOException e)
-            {
-                errors[i] = e.Message;
-                barrier.RemoveParticipant();
                 return;
             }
-            barrier.SignalAndWait();
             try
             {
                 var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -144,6 +137,26 @@ internal static class NetClients
                 sockets[i]?.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// A client thread's start: into namespace <paramref name="ns"/>, then at <paramref name="barrier"/> until every client
+    /// is there, so they start together. False, with the error in <paramref name="errors"/>[<paramref name="i"/>], when it could not enter.
+    /// </summary>
+    public static bool EnterAndWait(string ns, Barrier barrier, string?[] errors, int i)
+    {
+        try
+        {
+            NamespaceEntry.EnterOnThisThread(ns);
+        }
+        catch (IOException e)
+        {
+            errors[i] = e.Message;
+            barrier.RemoveParticipant();
+            return false;
+        }
+        barrier.SignalAndWait();
+        return true;
     }
 
     /// <summary>

@@ -52,17 +52,10 @@ internal static class UdpEchoClients
 
         void Client(int i)
         {
-            try
+            if (!NetClients.EnterAndWait(ns, barrier, errors, i))
             {
-                NamespaceEntry.EnterOnThisThread(ns);
-            }
-            catch (IOException e)
-            {
-                errors[i] = e.Message;
-                barrier.RemoveParticipant();
                 return;
             }
-            barrier.SignalAndWait();
             try
             {
                 using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
