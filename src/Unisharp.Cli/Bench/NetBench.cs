@@ -232,9 +232,9 @@ internal static partial class NetBench
             {
                 // The first connection after a start took 2 to 17 times as long as the next ones (a cold start: fresh
                 // buffers, ARP, the heap): one untimed connection first, so the first measured run is like the others.
-                Progress.Info($"bench net: {target.Name}: warm-up, 1 client x {Size(options.WarmupBytes)} (not counted) ...");
                 // A server that sends sends its --send bytes on every connection, the warm-up's too.
                 long warmBytes = options.Mode == Send ? options.BytesPerClient : options.WarmupBytes;
+                Progress.Info($"bench net: {target.Name}: warm-up, 1 client x {Size(warmBytes)} (not counted) ...");
                 var warm = await MeasureAsync(server, clientNs, new IPEndPoint(IPAddress.Parse(ServerAddress), Port), 1, warmBytes, options, cancellationToken).ConfigureAwait(false);
                 if (warm.Status != "ok")
                 {
