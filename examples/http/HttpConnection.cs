@@ -4,8 +4,9 @@ using Unisharp.Hosting;
 using Unisharp.Net;
 
 /// <summary>
-/// Serves the requests of one connection in order: keep-alive by default on HTTP/1.1, pipelined requests
-/// answered one after another, and a 400 (then close) for anything malformed.
+/// Serves the requests of one connection in order: keep-alive by default on HTTP/1.1 (until <c>Connection: close</c>),
+/// on HTTP/1.0 only when asked with <c>Connection: keep-alive</c> (and then said so in the answer, RFC 9112 §9.3 and
+/// appendix C.2.2), pipelined requests answered one after another, and a 400 (then close) for anything malformed.
 /// </summary>
 internal sealed class HttpConnection(UnikernelContext ctx, ITcpConnection connection)
 {
@@ -21,6 +22,9 @@ internal sealed class HttpConnection(UnikernelContext ctx, ITcpConnection connec
     private readonly byte[] _buffer = new byte[MaxHead];
     private int _start;
     private int _end;
+
+    /// <summary>The version of the request being answered: an HTTP/1.0 client keeps the connection only when told.</summary>
+    private bool _http11 = true;
 
     public async Task ServeAsync()
     {
@@ -73,6 +77,7 @@ internal sealed class HttpConnection(UnikernelContext ctx, ITcpConnection connec
 
         var request = HttpRequest.TryParse(_buffer.AsSpan(_start, headLength));
         _start += headLength + 4;
+        _http11 = request?.Http11 ?? true;
         if (request is null)
         {
             await RespondAsync(remote, "-", "-", 400, "Bad Request", "text/plain", "malformed request\n"u8.ToArray(), keepAlive: false);
@@ -187,10 +192,10 @@ internal sealed class HttpConnection(UnikernelContext ctx, ITcpConnection connec
         Log(remote, method, target, status, body.Length);
     }
 
-    private static byte[] Header(int status, string reason, string contentType, long length, bool keepAlive, string extraHeaders) =>
+    private byte[] Header(int status, string reason, string contentType, long length, bool keepAlive, string extraHeaders) =>
         Encoding.ASCII.GetBytes(
             $"HTTP/1.1 {status} {reason}\r\nServer: unisharp-http\r\nContent-Type: {contentType}\r\nContent-Length: {length}\r\n" +
-            $"{extraHeaders}{(keepAlive ? "" : "Connection: close\r\n")}\r\n");
+            $"{extraHeaders}{(!keepAlive ? "Connection: close\r\n" : _http11 ? "" : "Connection: keep-alive\r\n")}\r\n");
 
     private void Log(Ipv4Endpoint remote, string method, string target, int status, long length) =>
         ctx.Log.Info("http", $"{remote} {method} {target} {status} {length}");

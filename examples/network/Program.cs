@@ -5,6 +5,7 @@ using Unisharp.Net;
 
 var builder = Unikernel.CreateBuilder(args, "network").UseStack();
 var port = builder.Argument(BootArgument.Port("port", 8080, "The TCP port to receive on."));
+var send = builder.Argument(BootArgument.Long("send", 0, "Send this many bytes of zeros on each connection instead of reading (the sender direction), then close.", min: 0));
 
 return builder.Run(async ctx =>
 {
@@ -16,7 +17,7 @@ return builder.Run(async ctx =>
         while (true)
         {
             var connection = await listener.AcceptAsync(ctx.Stopping);
-            _ = Sink(ctx, connection);
+            _ = ctx.Get(send) > 0 ? Source(ctx, connection, ctx.Get(send)) : Sink(ctx, connection);
         }
     }
     finally
@@ -66,8 +67,47 @@ static async Task Sink(UnikernelContext ctx, ITcpConnection connection)
         ctx.Log.Warning("network", $"{remote}: {e.Message}");
     }
     ArrayPool<byte>.Shared.Return(buffer);
+    LogTotal(ctx, remote, "read", total, started);
+}
+
+// Sends the bytes from one pooled buffer of zeros, closes its side, then waits for the client to close (so the last
+// bytes have arrived); logs the rate.
+static async Task Source(UnikernelContext ctx, ITcpConnection connection, long bytes)
+{
+    var remote = connection.RemoteEndpoint;
+    byte[] buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+    Array.Clear(buffer);
+    long sent = 0;
+    Instant started = ctx.Clock.Now;
+    try
+    {
+        await using (connection)
+        {
+            while (sent < bytes)
+            {
+                int n = (int)Math.Min(buffer.Length, bytes - sent);
+                await connection.WriteAsync(buffer.AsMemory(0, n), ctx.Stopping);
+                sent += n;
+            }
+            await connection.ShutdownWriteAsync(ctx.Stopping);
+            while (await connection.ReadAsync(buffer, ctx.Stopping) > 0)
+            {
+            }
+        }
+    }
+    catch (Exception e) when (e is NetworkException or OperationCanceledException)
+    {
+        ctx.Log.Warning("network", $"{remote}: {e.Message}");
+    }
+    ArrayPool<byte>.Shared.Return(buffer);
+    LogTotal(ctx, remote, "sent", sent, started);
+}
+
+// A connection's end: "read|sent N bytes in M ms (R MB/s)" (the bench checks its counts against this line).
+static void LogTotal(UnikernelContext ctx, Ipv4Endpoint remote, string verb, long bytes, Instant started)
+{
     var elapsed = ctx.Clock.Now - started;
-    double mbPerSecond = elapsed.Microseconds > 0 ? total / (double)elapsed.Microseconds : 0;
-    ctx.Log.Info("network", $"{remote}: read {total} bytes in {elapsed.TotalMilliseconds} ms ({mbPerSecond:F1} MB/s)");
+    double mbPerSecond = elapsed.Microseconds > 0 ? bytes / (double)elapsed.Microseconds : 0;
+    ctx.Log.Info("network", $"{remote}: {verb} {bytes} bytes in {elapsed.TotalMilliseconds} ms ({mbPerSecond:F1} MB/s)");
     LogAllocations(ctx);
 }

@@ -10,9 +10,10 @@ internal static class BenchCommand
     public static Command Create()
     {
         var bench = new Command("bench",
-            "Run a benchmark with its peers in the same run; writes DATE-BENCH.csv, .png and .md into bench/results (or --out). Needs root.");
+            "Run a benchmark (net, block, http) with its peers in the same run; writes DATE-BENCH.csv, .png and .md into bench/results (or --out). Needs root.");
         bench.Subcommands.Add(Net());
         bench.Subcommands.Add(Block());
+        bench.Subcommands.Add(Http());
         return bench;
     }
 
@@ -22,7 +23,7 @@ internal static class BenchCommand
         var bytes = new Option<string>("--bytes") { Description = "Bytes each client sends (K, M, G suffixes).", DefaultValueFactory = _ => "512M", HelpName = "SIZE" };
         var targets = new Option<string>("--targets")
         {
-            Description = "Receivers: unix-direct (our stack, TAP), unix-socket (the Linux kernel, veth), lwip (lwIP 2.1, TAP), qemu, firecracker.",
+            Description = "Receivers: unix-direct (our stack, TAP), unix-socket (the Linux kernel, veth), lwip (lwIP 2.1, TAP), ack (the physical limit: a pure ACK per frame, no stack, TAP), qemu, firecracker.",
             DefaultValueFactory = _ => string.Join(',', NetBench.Known),
             HelpName = "T,T,...",
         };
@@ -34,11 +35,24 @@ internal static class BenchCommand
             DefaultValueFactory = _ => NetClients.Socket,
             HelpName = "socket|nc",
         };
+        var mode = new Option<string>("--mode")
+        {
+            Description = "receive: the clients send, the target receives; send: examples/network --send sends SIZE to each client; udp-echo: examples/echo echoes SIZE/64 datagrams of 64 bytes per client (both: unix-direct, unix-socket; socket clients).",
+            DefaultValueFactory = _ => NetBench.Receive,
+            HelpName = "receive|send|udp-echo",
+        };
         var (output, timeout, tag) = (Out(), Timeout(300), Tag());
         var command = new Command("net",
-            "TCP receive throughput: N clients one virtual link away each send SIZE bytes of zeros to examples/network (or a peer's sink) on each target.")
-        { clients, bytes, targets, reps, warmup, client, output, tag, timeout };
-        command.SetAction((r, ct) => WithSignals(ct, token => NetBench.RunAsync(new NetBenchOptions(
+            "TCP throughput: N clients one virtual link away each send SIZE bytes of zeros to examples/network (or a peer's sink) on each target, or receive them (--mode send).")
+        { clients, bytes, targets, reps, warmup, client, mode, output, tag, timeout };
+        command.SetAction((r, ct) =>
+        {
+            string direction = BenchArguments.Choice("--mode", r.GetValue(mode)!, NetBench.Modes);
+            if (direction != NetBench.Receive && r.GetValue(client)!.Trim() != NetClients.Socket)
+            {
+                throw new CliException($"invalid --client '{r.GetValue(client)}' with --mode {direction}: only the socket clients (the default) do that", CliException.Usage);
+            }
+            return WithSignals(ct, token => NetBench.RunAsync(new NetBenchOptions(
             BenchArguments.PositiveInts("--clients", r.GetValue(clients)!, 256).Distinct().ToArray(),
             BenchArguments.Bytes("--bytes", r.GetValue(bytes)!),
             BenchArguments.Count("--reps", r.GetValue(reps), 100),
@@ -47,7 +61,60 @@ internal static class BenchCommand
             BenchArguments.Seconds("--timeout", r.GetValue(timeout)),
             r.GetValue(warmup)!.Trim() == "0" ? 0 : BenchArguments.Bytes("--warmup", r.GetValue(warmup)!),
             BenchArguments.Choice("--client", r.GetValue(client)!, NetClients.Kinds),
-            BenchArguments.Tag("--tag", r.GetValue(tag))), token)));
+            BenchArguments.Tag("--tag", r.GetValue(tag)),
+            direction), token));
+        });
+        return command;
+    }
+
+    private static Command Http()
+    {
+        var tools = new Option<string>("--tools")
+        {
+            Description = "Load generators: wrk (keep-alive, for --duration), ab (a new connection per request), ab-k (ab with HTTP/1.0 keep-alive).",
+            DefaultValueFactory = _ => string.Join(',', HttpClients.Tools),
+            HelpName = "T,T,...",
+        };
+        var targets = new Option<string>("--targets")
+        {
+            Description = "Servers: unix-direct (our stack, TAP), unix-socket (the Linux kernel, veth).",
+            DefaultValueFactory = _ => string.Join(',', HttpBench.Known),
+            HelpName = "T,T,...",
+        };
+        var reps = new Option<int>("--reps") { Description = "Rounds; the servers' order alternates, the median is reported.", DefaultValueFactory = _ => 3, HelpName = "N" };
+        var duration = new Option<int>("--duration") { Description = "Seconds of each wrk run.", DefaultValueFactory = _ => 10, HelpName = "SECONDS" };
+        var connections = new Option<int>("--connections") { Description = "wrk's open connections (-c).", DefaultValueFactory = _ => 64, HelpName = "N" };
+        var threads = new Option<int>("--threads") { Description = "wrk's threads (-t).", DefaultValueFactory = _ => 2, HelpName = "N" };
+        var requests = new Option<int>("--requests") { Description = "ab's requests per run (-n).", DefaultValueFactory = _ => 5000, HelpName = "N" };
+        var concurrency = new Option<int>("--concurrency") { Description = "ab's requests in flight (-c).", DefaultValueFactory = _ => 50, HelpName = "N" };
+        var (output, timeout, tag) = (Out(), Timeout(120), Tag());
+        var command = new Command("http",
+            "HTTP requests/s and p99 latency: wrk and ab against examples/http on our stack (TAP) and on Linux's (--net socket, veth), in one run.")
+        { tools, targets, reps, duration, connections, threads, requests, concurrency, output, tag, timeout };
+        command.SetAction((r, ct) =>
+        {
+            var options = new HttpBenchOptions(
+                BenchArguments.Names("--tools", r.GetValue(tools)!, HttpClients.Tools),
+                BenchArguments.Names("--targets", r.GetValue(targets)!, HttpBench.Known),
+                BenchArguments.Count("--reps", r.GetValue(reps), 100),
+                TimeSpan.FromSeconds(BenchArguments.Count("--duration", r.GetValue(duration), 3600)),
+                BenchArguments.Count("--connections", r.GetValue(connections), 10_000),
+                BenchArguments.Count("--threads", r.GetValue(threads), 64),
+                BenchArguments.Count("--requests", r.GetValue(requests), 10_000_000),
+                BenchArguments.Count("--concurrency", r.GetValue(concurrency), 20_000),
+                OutDirectory(r.GetValue(output)),
+                BenchArguments.Seconds("--timeout", r.GetValue(timeout)),
+                BenchArguments.Tag("--tag", r.GetValue(tag)));
+            if (options.Threads > options.Connections)
+            {
+                throw new CliException($"invalid --threads '{options.Threads}': wrk needs at least one connection per thread (--connections {options.Connections})", CliException.Usage);
+            }
+            if (options.Concurrency > options.Requests)
+            {
+                throw new CliException($"invalid --concurrency '{options.Concurrency}': ab cannot keep more requests in flight than --requests {options.Requests}", CliException.Usage);
+            }
+            return WithSignals(ct, token => HttpBench.RunAsync(options, token));
+        });
         return command;
     }
 

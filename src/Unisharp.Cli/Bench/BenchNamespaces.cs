@@ -95,6 +95,19 @@ internal static class BenchNamespaces
         }
     }
 
+    /// <summary>
+    /// Joins <paramref name="clientNs"/> to <paramref name="serverNs"/> with a veth pair: <paramref name="clientCidr"/> on the
+    /// client's end (usb-peer), <paramref name="serverCidr"/> on the server's (usb-srv), both up.
+    /// </summary>
+    public static async Task LinkVethAsync(string clientNs, string clientCidr, string serverNs, string serverCidr, CancellationToken cancellationToken)
+    {
+        await Ip(cancellationToken, "-n", clientNs, "link", "add", "usb-peer", "type", "veth", "peer", "name", "usb-srv", "netns", serverNs).ConfigureAwait(false);
+        await Ip(cancellationToken, "-n", clientNs, "addr", "add", clientCidr, "dev", "usb-peer").ConfigureAwait(false);
+        await Ip(cancellationToken, "-n", clientNs, "link", "set", "usb-peer", "up").ConfigureAwait(false);
+        await Ip(cancellationToken, "-n", serverNs, "addr", "add", serverCidr, "dev", "usb-srv").ConfigureAwait(false);
+        await Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-srv", "up").ConfigureAwait(false);
+    }
+
     /// <summary>Runs <c>ip ARGS</c> and fails with its message when it fails.</summary>
     public static async Task Ip(CancellationToken cancellationToken, params string[] arguments)
     {

@@ -13,7 +13,8 @@ internal static class BenchPlot
     /// <summary>One line: its name and its points (NaN values, from failed runs, are left out).</summary>
     public sealed record Series(string Name, double[] Xs, double[] Ys);
 
-    public static void Save(string path, string title, string xLabel, string yLabel, bool logX, IReadOnlyList<Series> series)
+    /// <param name="xNames">Tick labels for x = 1, 2, ... (e.g. tool names) instead of the numbers.</param>
+    public static void Save(string path, string title, string xLabel, string yLabel, bool logX, IReadOnlyList<Series> series, IReadOnlyList<string>? xNames = null)
     {
         string? font = LoadFont();
         var plot = new Plot();
@@ -50,7 +51,9 @@ internal static class BenchPlot
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         foreach (double x in allXs)
         {
-            ticks.AddMajor(logX ? Math.Log10(x) : x, x.ToString("0.##", CultureInfo.InvariantCulture));
+            int index = (int)x - 1;
+            string label = xNames is not null && index >= 0 && index < xNames.Count ? xNames[index] : x.ToString("0.##", CultureInfo.InvariantCulture);
+            ticks.AddMajor(logX ? Math.Log10(x) : x, label);
         }
         plot.Axes.Bottom.TickGenerator = ticks;
         if (allXs.Count > 0)

@@ -20,16 +20,34 @@ internal static partial class NetBench
     public const int Port = 8080;
 
     /// <summary>The targets <c>--targets</c> may name, in their usual order.</summary>
-    public static readonly string[] Known = ["unix-direct", "unix-socket", "lwip", "qemu", "firecracker"];
+    public static readonly string[] Known = ["unix-direct", "unix-socket", "lwip", "ack", "qemu", "firecracker"];
 
     /// <summary>The Linux peer that the ratios are against.</summary>
     public const string Baseline = "unix-socket";
 
-    public static INetBenchTarget Create(string name) => name switch
+    /// <summary>The physical limit that our stack is also reported as a fraction of.</summary>
+    public const string Limit = "ack";
+
+    /// <summary>Our stack on the same TAP as <see cref="Limit"/>.</summary>
+    private const string Ours = "unix-direct";
+
+    /// <summary><c>--mode</c>: the clients send and the server receives (the default), or the server sends.</summary>
+    public const string Receive = "receive";
+
+    public const string Send = "send";
+
+    /// <summary>UDP echo: examples/echo sends back each datagram of the clients (<see cref="UdpEchoClients"/>); the rate is datagrams/s.</summary>
+    public const string UdpEcho = "udp-echo";
+
+    public static readonly string[] Modes = [Receive, Send, UdpEcho];
+
+    /// <param name="sendBytes">In <see cref="Send"/> mode, what the server sends on each connection; 0 when it receives.</param>
+    /// <param name="mode">Which app the unix targets run: examples/network (receive, send) or examples/echo (UDP echo).</param>
+    public static INetBenchTarget Create(string name, long sendBytes = 0, string mode = Receive) => name switch
     {
-        "unix-direct" => new UnixNetTarget(direct: true),
-        "unix-socket" => new UnixNetTarget(direct: false),
+        "unix-direct" or "unix-socket" => new UnixNetTarget(direct: name == "unix-direct", mode == UdpEcho ? "echo" : "network", sendBytes),
         "lwip" => new LwipNetTarget(),
+        "ack" => new AckNetTarget(),
         "qemu" or "firecracker" => new MicroVmNetTarget(name),
         _ => throw new CliException($"unknown bench net target '{name}'", CliException.Usage),
     };
@@ -50,8 +68,11 @@ internal static partial class NetBench
             var ready = new List<INetBenchTarget>();
             foreach (string name in options.Targets)
             {
-                var target = Create(name);
-                string? reason = await target.PrepareAsync(cancellationToken).ConfigureAwait(false);
+                bool sends = options.Mode == Send;
+                var target = Create(name, sends ? options.BytesPerClient : 0, options.Mode);
+                string? reason = options.Mode != Receive && target is not UnixNetTarget
+                    ? $"--mode {options.Mode} runs only our apps (unix-direct, unix-socket)"
+                    : await target.PrepareAsync(cancellationToken).ConfigureAwait(false);
                 if (reason is not null)
                 {
                     Progress.Info($"bench net: {name}: skipped: {reason}");
@@ -77,13 +98,19 @@ internal static partial class NetBench
         rows = rows.OrderBy(r => Array.IndexOf(options.Targets, r.Target)).ToList();
 
         var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, "net", options.Tag, when);
-        await File.WriteAllTextAsync(csv, Csv(rows), cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(csv, Csv(rows, options.Mode == UdpEcho), cancellationToken).ConfigureAwait(false);
         var series = rows.Where(r => !double.IsNaN(r.Mbps)).GroupBy(r => r.Target)
             .Select(g => new BenchPlot.Series(g.Key + (g.Any(r => r.Stack.Contains(BenchHost.TcgMarker, StringComparison.Ordinal)) ? " (TCG)" : ""),
                 options.Clients.Select(c => (double)c).ToArray(),
                 options.Clients.Select(c => BenchHost.Median(g.Where(r => r.Clients == c).Select(r => r.Mbps))).ToArray()))
             .ToList();
-        BenchPlot.Save(png, $"TCP receive, {Size(options.BytesPerClient)} per client ({when:yyyy-MM-dd})", "clients", "MB/s (aggregate)", logX: false, series);
+        string title = options.Mode switch
+        {
+            Send => $"TCP send (the server sends), {Size(options.BytesPerClient)} per client",
+            UdpEcho => $"UDP echo, {options.BytesPerClient / UdpEchoClients.DatagramBytes} datagrams of {UdpEchoClients.DatagramBytes} B per client",
+            _ => $"TCP receive, {Size(options.BytesPerClient)} per client",
+        };
+        BenchPlot.Save(png, $"{title} ({when:yyyy-MM-dd})", "clients", options.Mode == UdpEcho ? "datagrams/s echoed (aggregate)" : "MB/s (aggregate)", logX: false, series);
         await File.WriteAllTextAsync(markdown, Summary(rows, options, when, loadBefore, BenchHost.LoadAverage(), skipped, Path.GetFileName(png)), cancellationToken).ConfigureAwait(false);
         Console.WriteLine(csv);
         Console.WriteLine(png);
@@ -133,10 +160,13 @@ internal static partial class NetBench
                         Progress.Info($"bench net: {target.Name}: {clients} client(s) x {Size(options.BytesPerClient)}{run} ...");
                         var (outcome, serverBytes, status) = await MeasureAsync(server, clientNs, endpoint, clients, options.BytesPerClient, options, cancellationToken).ConfigureAwait(false);
                         double seconds = outcome.Wall.TotalSeconds;
-                        double mbps = status == "ok" && seconds > 0 ? outcome.Bytes / seconds / 1e6 : double.NaN;
+                        // TCP: MB/s; UDP echo: datagrams echoed per second.
+                        double mbps = status == "ok" && seconds > 0 ? outcome.Bytes / seconds / (options.Mode == UdpEcho ? 1 : 1e6) : double.NaN;
                         rows.Add(new NetBenchRow(target.Name, stack, clients, rep, options.BytesPerClient, outcome.Bytes, seconds, mbps, serverBytes, status));
                         Progress.Info(status == "ok"
-                            ? $"bench net: {target.Name}: {clients} client(s){run}: {mbps:0.0} MB/s ({Size(outcome.Bytes)} in {seconds:0.00} s; the sink counted every byte)"
+                            ? options.Mode == UdpEcho
+                                ? $"bench net: {target.Name}: {clients} client(s){run}: {mbps:0} datagrams/s ({outcome.Bytes} echoed in {seconds:0.00} s, none lost)"
+                                : $"bench net: {target.Name}: {clients} client(s){run}: {mbps:0.0} MB/s ({Size(outcome.Bytes)} in {seconds:0.00} s; the sink counted every byte)"
                             : $"bench net: {target.Name}: {clients} client(s){run}: {status}");
                         if (server.HasExited)
                         {
@@ -176,16 +206,12 @@ internal static partial class NetBench
             // The kernel's stack: the clients in a namespace of their own, across a veth pair.
             clientNs = await BenchNamespaces.CreateAsync("p", cancellationToken).ConfigureAwait(false);
             namespaces.Add(clientNs);
-            await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "link", "add", "usb-peer", "type", "veth", "peer", "name", "usb-srv", "netns", serverNs).ConfigureAwait(false);
-            await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "addr", "add", $"{PeerAddress}/{Prefix}", "dev", "usb-peer").ConfigureAwait(false);
-            await BenchNamespaces.Ip(cancellationToken, "-n", clientNs, "link", "set", "usb-peer", "up").ConfigureAwait(false);
-            await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "addr", "add", $"{ServerAddress}/{Prefix}", "dev", "usb-srv").ConfigureAwait(false);
-            await BenchNamespaces.Ip(cancellationToken, "-n", serverNs, "link", "set", "usb-srv", "up").ConfigureAwait(false);
+            await BenchNamespaces.LinkVethAsync(clientNs, $"{PeerAddress}/{Prefix}", serverNs, $"{ServerAddress}/{Prefix}", cancellationToken).ConfigureAwait(false);
         }
 
         var server = ServerProcess.Start(serverNs, target.Command(tap, serverNs, $"{ServerAddress}/{Prefix}", Port));
         Progress.Info($"bench net: {target.Name}: starting ({target.Stack})");
-        if (!await server.WaitForAsync(0, lines => lines.Any(l => l.Contains("sink listening", StringComparison.Ordinal)), target.StartTimeout, cancellationToken).ConfigureAwait(false))
+        if (!await server.WaitForAsync(0, lines => lines.Any(l => l.Contains(options.Mode == UdpEcho ? "echoing UDP on" : "sink listening", StringComparison.Ordinal)), target.StartTimeout, cancellationToken).ConfigureAwait(false))
         {
             string why = server.HasExited ? "exited before listening" : $"not listening after {target.StartTimeout.TotalSeconds:0} s";
             string tail = server.Tail(4).ReplaceLineEndings(" | ");
@@ -206,8 +232,10 @@ internal static partial class NetBench
             {
                 // The first connection after a start took 2 to 17 times as long as the next ones (a cold start: fresh
                 // buffers, ARP, the heap): one untimed connection first, so the first measured run is like the others.
-                Progress.Info($"bench net: {target.Name}: warm-up, 1 client x {Size(options.WarmupBytes)} (not counted) ...");
-                var warm = await MeasureAsync(server, clientNs, new IPEndPoint(IPAddress.Parse(ServerAddress), Port), 1, options.WarmupBytes, options, cancellationToken).ConfigureAwait(false);
+                // A server that sends sends its --send bytes on every connection, the warm-up's too.
+                long warmBytes = options.Mode == Send ? options.BytesPerClient : options.WarmupBytes;
+                Progress.Info($"bench net: {target.Name}: warm-up, 1 client x {Size(warmBytes)} (not counted) ...");
+                var warm = await MeasureAsync(server, clientNs, new IPEndPoint(IPAddress.Parse(ServerAddress), Port), 1, warmBytes, options, cancellationToken).ConfigureAwait(false);
                 if (warm.Status != "ok")
                 {
                     Progress.Info($"bench net: {target.Name}: warm-up: {warm.Status}");
@@ -226,10 +254,19 @@ internal static partial class NetBench
     private static async Task<(NetClients.Outcome Outcome, long ServerBytes, string Status)> MeasureAsync(ServerProcess server, string clientNs, IPEndPoint endpoint,
         int clients, long bytesPerClient, NetBenchOptions options, CancellationToken cancellationToken)
     {
+        if (options.Mode == UdpEcho)
+        {
+            long datagrams = bytesPerClient / UdpEchoClients.DatagramBytes;
+            var udp = await UdpEchoClients.RunAsync(clientNs, endpoint, clients, datagrams, options.Timeout, cancellationToken).ConfigureAwait(false);
+            string udpStatus = udp.Error is not null ? $"error: {udp.Error}"
+                : udp.Lost > 0 ? $"error: {udp.Lost} of {clients * datagrams} datagrams not echoed within {UdpEchoClients.LossTimeout.TotalMilliseconds:0} ms"
+                : "ok";
+            return (new NetClients.Outcome(udp.Echoed, udp.Wall, udp.Error), -1, udpStatus);
+        }
         int mark = server.LineCount;
         var outcome = options.Client == NetClients.Nc
             ? await NetClients.RunNcAsync(clientNs, endpoint, clients, bytesPerClient, options.Timeout, cancellationToken).ConfigureAwait(false)
-            : await NetClients.RunAsync(clientNs, endpoint, clients, bytesPerClient, options.Timeout, cancellationToken).ConfigureAwait(false);
+            : await NetClients.RunAsync(clientNs, endpoint, clients, bytesPerClient, options.Timeout, receive: options.Mode == Send, cancellationToken).ConfigureAwait(false);
         // Cross-check: the sink logs each connection's total when it ends.
         await server.WaitForAsync(mark, lines => Finals(lines).Count >= clients, TimeSpan.FromSeconds(outcome.Error is null ? 10 : 1), cancellationToken).ConfigureAwait(false);
         var finals = Finals(server.LinesSince(mark));
@@ -248,7 +285,7 @@ internal static partial class NetBench
         return options.Clients.Select(c => new NetBenchRow(target.Name, target.Stack, c, 0, options.BytesPerClient, 0, 0, double.NaN, -1, status)).ToList();
     }
 
-    /// <summary>The byte counts of the sink's end-of-connection lines: "read N bytes in M ms (R MB/s)".</summary>
+    /// <summary>The byte counts of the server's end-of-connection lines: "read N bytes in M ms (R MB/s)", or "sent ..." when it sends.</summary>
     private static List<long> Finals(List<string> lines)
     {
         var totals = new List<long>();
@@ -263,15 +300,17 @@ internal static partial class NetBench
         return totals;
     }
 
-    [GeneratedRegex(@"read (\d+) bytes in [0-9.]+ ms \(")]
+    [GeneratedRegex(@"(?:read|sent) (\d+) bytes in [0-9.]+ ms \(")]
     private static partial Regex FinalLine();
 
     public static string Size(long bytes) =>
         bytes % (1L << 30) == 0 ? $"{bytes >> 30} GiB" : bytes % (1L << 20) == 0 ? $"{bytes >> 20} MiB" : $"{bytes} B";
 
-    private static string Csv(List<NetBenchRow> rows)
+    private static string Csv(List<NetBenchRow> rows, bool udp)
     {
-        var text = new StringBuilder("target,stack,clients,rep,bytes_per_client,total_bytes,seconds,mbps,server_bytes,status\n");
+        // UDP echo: total_bytes holds the datagrams echoed and mbps the datagrams per second.
+        var text = new StringBuilder(udp ? "target,stack,clients,rep,bytes_per_client,datagrams_echoed,seconds,datagrams_per_s,server_bytes,status\n"
+            : "target,stack,clients,rep,bytes_per_client,total_bytes,seconds,mbps,server_bytes,status\n");
         foreach (var r in rows)
         {
             text.Append(CultureInfo.InvariantCulture, $"{r.Target},{r.Stack.Replace(',', ';')},{r.Clients},{r.Rep},{r.BytesPerClient},{r.TotalBytes},{BenchHost.Number(r.Seconds, "0.000")},{BenchHost.Number(r.Mbps, "0.00")},{r.ServerBytes},{r.Status.Replace(',', ';')}\n");
@@ -287,13 +326,30 @@ internal static partial class NetBench
         string client = options.Client == NetClients.Nc
             ? "`dd if=/dev/zero | nc -N` (a process pair per client, as bench/net/run.py)"
             : "a thread of the bench (1 MiB socket sends from memory)";
-        text.Append(CultureInfo.InvariantCulture, $"Each client sends {Size(options.BytesPerClient)} of zeros over TCP to the sink on port {Port} at {ServerAddress}; a client is {client}. ");
+        if (options.Mode == UdpEcho)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"UDP echo: examples/echo on port {Port} at {ServerAddress} sends back each datagram; each client is a thread of the bench with a connected UDP socket that keeps {UdpEchoClients.Window} datagrams of {UdpEchoClients.DatagramBytes} bytes in flight ");
+            text.Append(CultureInfo.InvariantCulture, $"until {options.BytesPerClient / UdpEchoClients.DatagramBytes} have come back. The numbers are datagrams echoed per second (all clients), the median of {options.Reps} run(s), over the time from the first send to the last echo; a run with any datagram not back within {UdpEchoClients.LossTimeout.TotalMilliseconds:0} ms counts as failed. ");
+        }
+        else if (options.Mode == Send)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"The sender direction: each client connects to examples/network --send on port {Port} at {ServerAddress}, which sends it {Size(options.BytesPerClient)} of zeros from one buffer and closes; ");
+            text.Append("a client is a thread of the bench that reads everything into a 1 MiB buffer until the close, then closes. ");
+        }
+        else
+        {
+            text.Append(CultureInfo.InvariantCulture, $"Each client sends {Size(options.BytesPerClient)} of zeros over TCP to the sink on port {Port} at {ServerAddress}; a client is {client}. ");
+        }
         text.Append("The clients are one virtual link away from the receiver: on the TAP's host side in the receiver's namespace for the stacks that bring their own ");
         text.Append("(with checksum and segmentation offload on the TAP for unix-direct), across a veth pair from a peer namespace for the Linux kernel. ");
         text.Append(options.WarmupBytes > 0 ? "Each receiver first takes one untimed connection of " + Size(options.WarmupBytes) + " (warm-up). " : "No warm-up connection. ");
         text.Append("The receivers that run as host processes are up together and take turns, run by run, so a change in the machine's load falls on all of them alike; a microVM runs alone. ");
-        text.Append(CultureInfo.InvariantCulture, $"MB/s is 10^6 bytes per second, the median of {options.Reps} run(s): all clients' bytes over the time from the first connect to the last close ");
-        text.Append("(the sink closes once it has read everything; its own byte count is checked against what was sent).\n\n");
+        if (options.Mode != UdpEcho)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"MB/s is 10^6 bytes per second, the median of {options.Reps} run(s): all clients' bytes over the time from the first connect to the last close ");
+            text.Append("(the receiver closes once it has read everything; the server's own byte count is checked against the clients').");
+        }
+        text.Append("\n\n");
         text.Append(CultureInfo.InvariantCulture, $"Machine: {BenchHost.Describe()}; load average {loadBefore} at the start, {loadAfter} at the end. ");
         text.Append("The machine is shared with other agents building code while this ran, so single runs vary.");
         if (rows.Any(r => r.Stack.Contains(BenchHost.TcgMarker, StringComparison.Ordinal)))
@@ -306,12 +362,13 @@ internal static partial class NetBench
         {
             text.Append(CultureInfo.InvariantCulture, $" {t} |");
         }
-        var ratioTargets = targets.Contains(Baseline) ? targets.Where(t => t != Baseline).ToList() : [];
-        foreach (string t in ratioTargets)
+        var ratios = (targets.Contains(Baseline) ? targets.Where(t => t != Baseline).Select(t => (t, Baseline)) : [])
+            .Concat(targets.Contains(Limit) && targets.Contains(Ours) ? [(Ours, Limit)] : []).ToList();
+        foreach (var (t, against) in ratios)
         {
-            text.Append(CultureInfo.InvariantCulture, $" {t} / {Baseline} |");
+            text.Append(CultureInfo.InvariantCulture, $" {t} / {against} |");
         }
-        text.Append("\n|---:|").Append(string.Concat(Enumerable.Repeat("---:|", targets.Count + ratioTargets.Count))).Append('\n');
+        text.Append("\n|---:|").Append(string.Concat(Enumerable.Repeat("---:|", targets.Count + ratios.Count))).Append('\n');
         foreach (int clients in options.Clients)
         {
             text.Append(CultureInfo.InvariantCulture, $"| {clients} |");
@@ -321,9 +378,9 @@ internal static partial class NetBench
                 double rate = Rate(t);
                 text.Append(CultureInfo.InvariantCulture, $" {(double.IsNaN(rate) ? "failed" : BenchHost.Number(rate))} |");
             }
-            foreach (string t in ratioTargets)
+            foreach (var (t, against) in ratios)
             {
-                double ratio = Rate(t) / Rate(Baseline);
+                double ratio = Rate(t) / Rate(against);
                 text.Append(CultureInfo.InvariantCulture, $" {(double.IsNaN(ratio) ? "" : BenchHost.Number(ratio, "0.00") + "x")} |");
             }
             text.Append('\n');

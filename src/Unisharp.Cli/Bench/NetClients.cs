@@ -42,7 +42,8 @@ internal static class NetClients
     /// <summary>What a run achieved: bytes sent, the time from the first connect to the last close, and the first error.</summary>
     public readonly record struct Outcome(long Bytes, TimeSpan Wall, string? Error);
 
-    public static async Task<Outcome> RunAsync(string ns, IPEndPoint server, int clients, long bytesPerClient, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <param name="receive">The clients receive instead: each reads until the server closes, then closes (the sender direction).</param>
+    public static async Task<Outcome> RunAsync(string ns, IPEndPoint server, int clients, long bytesPerClient, TimeSpan timeout, bool receive, CancellationToken cancellationToken)
     {
         var started = new long[clients];
         var ended = new long[clients];
@@ -89,17 +90,10 @@ internal static class NetClients
 
         void Client(int i)
         {
-            try
+            if (!EnterAndWait(ns, barrier, errors, i))
             {
-                NamespaceEntry.EnterOnThisThread(ns);
-            }
-            catch (IOException e)
-            {
-                errors[i] = e.Message;
-                barrier.RemoveParticipant();
                 return;
             }
-            barrier.SignalAndWait();
             try
             {
                 var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -107,6 +101,18 @@ internal static class NetClients
                 socket.SendTimeout = socket.ReceiveTimeout = (int)Math.Min(int.MaxValue, timeout.TotalMilliseconds);
                 started[i] = Stopwatch.GetTimestamp();
                 socket.Connect(server);
+                if (receive)
+                {
+                    // Counts what arrives into one buffer until the server closes, then closes.
+                    byte[] buffer = GC.AllocateUninitializedArray<byte>(1 << 20);
+                    int n;
+                    while ((n = socket.Receive(buffer)) > 0)
+                    {
+                        sent[i] += n;
+                    }
+                    ended[i] = Stopwatch.GetTimestamp();
+                    return;
+                }
                 long left = bytesPerClient;
                 while (left > 0)
                 {
@@ -131,6 +137,26 @@ internal static class NetClients
                 sockets[i]?.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// A client thread's start: into namespace <paramref name="ns"/>, then at <paramref name="barrier"/> until every client
+    /// is there, so they start together. False, with the error in <paramref name="errors"/>[<paramref name="i"/>], when it could not enter.
+    /// </summary>
+    public static bool EnterAndWait(string ns, Barrier barrier, string?[] errors, int i)
+    {
+        try
+        {
+            NamespaceEntry.EnterOnThisThread(ns);
+        }
+        catch (IOException e)
+        {
+            errors[i] = e.Message;
+            barrier.RemoveParticipant();
+            return false;
+        }
+        barrier.SignalAndWait();
+        return true;
     }
 
     /// <summary>

@@ -50,6 +50,25 @@ internal sealed class ServerProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The user and system time it has used so far (from /proc), NaN once it has ended.</summary>
+    public double CpuSeconds
+    {
+        get
+        {
+            try
+            {
+                // Fields after the command's closing parenthesis: state is the first, utime the 12th, stime the 13th (clock ticks of 1/100 s).
+                string stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or FormatException or IndexOutOfRangeException)
+            {
+                return double.NaN;
+            }
+        }
+    }
+
     /// <summary>How many lines it has printed so far (a mark for <see cref="LinesSince"/>).</summary>
     public int LineCount
     {

@@ -1,10 +1,11 @@
 namespace Unisharp.Cli.Bench;
 
 /// <summary>
-/// examples/network on the unix target: <c>unix-direct</c> is our TCP/IP stack over a TAP device;
-/// <c>unix-socket</c> is the same app on the host's sockets, so the Linux kernel receives (the Linux peer).
+/// examples/network (or <paramref name="app"/>, e.g. http) on the unix target: <c>unix-direct</c> is our TCP/IP stack over
+/// a TAP device; <c>unix-socket</c> is the same app on the host's sockets, so the Linux kernel receives (the Linux peer).
 /// </summary>
-internal sealed class UnixNetTarget(bool direct) : INetBenchTarget
+/// <param name="send">Bytes examples/network sends on each connection (<c>--send</c>), 0 for the sink.</param>
+internal sealed class UnixNetTarget(bool direct, string app = "network", long send = 0) : INetBenchTarget
 {
     private string? _artifact;
 
@@ -18,15 +19,16 @@ internal sealed class UnixNetTarget(bool direct) : INetBenchTarget
 
     public async Task<string?> PrepareAsync(CancellationToken cancellationToken)
     {
-        _artifact = await BenchApps.UnixAsync("network", cancellationToken).ConfigureAwait(false);
+        _artifact = await BenchApps.UnixAsync(app, cancellationToken).ConfigureAwait(false);
         return null;
     }
 
     public IReadOnlyList<string> Command(string tap, string ns, string address, int port)
     {
         string artifact = _artifact ?? throw new InvalidOperationException("not prepared");
+        string[] boot = send > 0 ? [$"--port={port}", $"--send={send}"] : [$"--port={port}"];
         return direct
-            ? [artifact, $"--net=tap:{tap}", "--", $"--ipv4={address}", $"--port={port}"]
-            : [artifact, "--net=socket", "--", $"--port={port}"];
+            ? [artifact, $"--net=tap:{tap}", "--", $"--ipv4={address}", .. boot]
+            : [artifact, "--net=socket", "--", .. boot];
     }
 }
