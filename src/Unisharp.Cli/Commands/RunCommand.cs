@@ -3,6 +3,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using Unisharp.Cli.Apps;
 using Unisharp.Cli.Building;
+using Unisharp.Cli.HostTools;
 using Unisharp.Cli.MicroVm;
 using Unisharp.Cli.Publishing;
 
@@ -141,7 +142,7 @@ internal static class RunCommand
     private static async Task<int> RunAppAsync(string artifact, GuestNetwork? network, string? net, IReadOnlyList<string> allDisks,
         IReadOnlyList<string> boot, Extras extras)
     {
-        var (pcap, netFault, _, verbose, _, _, _, _, netOffload, _, _) = extras;
+        var (pcap, netFault, verbose, netOffload) = (extras.Pcap, extras.NetFault, extras.Verbose, extras.NetOffload);
         var start = new ProcessStartInfo(network is null ? artifact : network.ExecPrefix[0]) { UseShellExecute = false };
         if (network is not null)
         {
@@ -184,7 +185,7 @@ internal static class RunCommand
             context.Cancel = true;
             if (!process.HasExited)
             {
-                _ = Kill(process.Id, context.Signal == PosixSignal.SIGINT ? SigInt : SigTerm);
+                ProcessSignal.Send(process.Id, context.Signal == PosixSignal.SIGINT ? ProcessSignal.Interrupt : ProcessSignal.Terminate);
             }
         }
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Forward);
@@ -192,10 +193,4 @@ internal static class RunCommand
         await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         return process.ExitCode;
     }
-
-    private const int SigInt = 2;
-    private const int SigTerm = 15;
-
-    [DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 }

@@ -16,9 +16,6 @@ internal static class MicroVmRunner
     /// <summary>What QEMU says when gdb's <c>kill</c> ends it (exit status 0, no code from the guest).</summary>
     private const string GdbKillMessage = "QEMU: Terminated via GDBstub";
 
-    private const int SigInt = 2;
-    private const int SigTerm = 15;
-
     /// <summary>QEMU's program: <c>UNISHARP_QEMU</c> when set, else qemu-system-x86_64 on PATH (installed when root).</summary>
     public static async Task<string> FindQemuAsync(CancellationToken cancellationToken)
     {
@@ -112,10 +109,10 @@ internal static class MicroVmRunner
         void Stop(PosixSignalContext context)
         {
             context.Cancel = true;
-            if (Interlocked.CompareExchange(ref stoppedBy, (int)context.Signal == (int)PosixSignal.SIGINT ? SigInt : SigTerm, 0) == 0)
+            if (Interlocked.CompareExchange(ref stoppedBy, (int)context.Signal == (int)PosixSignal.SIGINT ? ProcessSignal.Interrupt : ProcessSignal.Terminate, 0) == 0)
             {
                 // QEMU ends cleanly on SIGTERM (a terminal's Ctrl-C has sent it SIGINT already).
-                _ = Kill(process.Id, SigTerm);
+                ProcessSignal.Send(process.Id, ProcessSignal.Terminate);
             }
         }
         using (PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop))
@@ -129,7 +126,7 @@ internal static class MicroVmRunner
         int status = process.ExitCode;
         if (stoppedBy != 0)
         {
-            Progress.Info($"stopped the VM ({(stoppedBy == SigInt ? "SIGINT" : "SIGTERM")})");
+            Progress.Info($"stopped the VM ({(stoppedBy == ProcessSignal.Interrupt ? "SIGINT" : "SIGTERM")})");
             return 128 + stoppedBy;
         }
         if (killedFromGdb)
@@ -198,7 +195,7 @@ internal static class MicroVmRunner
         {
             if (!process.HasExited)
             {
-                _ = Kill(process.Id, SigInt);
+                ProcessSignal.Send(process.Id, ProcessSignal.Interrupt);
                 if (!process.WaitForExit(TimeSpan.FromSeconds(5)))
                 {
                     process.Kill(entireProcessTree: true);
@@ -207,7 +204,4 @@ internal static class MicroVmRunner
             process.Dispose();
         }
     }
-
-    [DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 }
