@@ -22,6 +22,7 @@ public sealed class DirectStack : IStack
     private readonly NetworkInterface _iface;
     private readonly DirectUdp _udp;
     private readonly DirectTcp _tcp;
+    private readonly Dns.DnsResolver _dns;
     private readonly Thread? _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _addressLock = new();
@@ -40,10 +41,14 @@ public sealed class DirectStack : IStack
         {
             _addressReady.TrySetResult();
         }
+        _iface.Udp.AsynchronousContinuations = threaded;
         _udp = new DirectUdp(this);
         var tcp = new Tcp.TcpLayer(_iface, options.Log, tcpSettings) { AsynchronousContinuations = threaded };
         _iface.RegisterProtocol(tcp);
         _tcp = new DirectTcp(this, tcp);
+        // --dns wins over DHCP's option 6, which may arrive (or change) after the stack starts.
+        var dnsServer = options.Ip.DnsServer;
+        _dns = new Dns.DnsResolver(this, options.Clock, options.Entropy, () => dnsServer ?? _iface.Dhcp?.DnsServer, options.Log);
         if (threaded)
         {
             _thread = new Thread(Run) { IsBackground = true, Name = $"unisharp-net-{options.Device.Name}" };
@@ -92,6 +97,11 @@ public sealed class DirectStack : IStack
 
     /// <summary>UDP sockets; sending before the stack has an address fails with <see cref="NetworkError.HostUnreachable"/>.</summary>
     public IUdp Udp => _udp;
+
+    /// <summary>A stub resolver over this stack asking the server of <c>--dns</c>, or else DHCP's.</summary>
+    public IDnsResolver Dns => _dns;
+
+    internal Dns.DnsResolver Resolver => _dns;
 
     /// <summary>The configured or leased address; <see cref="Ipv4Address.Any"/> while DHCP has none.</summary>
     public Ipv4Address Address => _iface.Address?.Address ?? Ipv4Address.Any;

@@ -38,6 +38,8 @@ internal sealed class DhcpClient
     private Instant _renewAt = Instant.Never;
     private Instant _rebindAt = Instant.Never;
     private Instant _expiresAt = Instant.Never;
+    /// <summary>The lease's DNS server (option 6) as a number, 0 for none: apps read it from other threads.</summary>
+    private volatile uint _dnsServer;
 
     public DhcpClient(MacAddress mac, IEntropy entropy, Logger log)
     {
@@ -50,6 +52,9 @@ internal sealed class DhcpClient
 
     /// <summary>The leased address while BOUND, RENEWING or REBINDING.</summary>
     public Ipv4Cidr? Lease => State is DhcpState.Bound or DhcpState.Renewing or DhcpState.Rebinding ? _lease : null;
+
+    /// <summary>The first DNS server the lease names (RFC 2132 §3.8), or null; safe to read from any thread.</summary>
+    public Ipv4Address? DnsServer => _dnsServer is 0 ? null : new Ipv4Address(_dnsServer);
 
     public Instant RenewAt => _renewAt;
     public Instant RebindAt => _rebindAt;
@@ -214,11 +219,16 @@ internal sealed class DhcpClient
                 _rebindAt = start + lease * 7 / 8;
             }
         }
+        // A renewal without option 6 keeps the server we had.
+        if (ack.DnsServer is { IsUnspecified: false } dns)
+        {
+            _dnsServer = dns.Value;
+        }
         State = DhcpState.Bound;
         _deadline = _renewAt;
         if (!renewal)
         {
-            _log.Info(Source, $"leased {_lease} from {_server} for {leaseSeconds} s{(ack.Router is { } r ? $", gateway {r}" : "")}");
+            _log.Info(Source, $"leased {_lease} from {_server} for {leaseSeconds} s{(ack.Router is { } r ? $", gateway {r}" : "")}{(DnsServer is { } d ? $", DNS {d}" : "")}");
         }
         else
         {
@@ -277,6 +287,7 @@ internal sealed class DhcpClient
     private void ClearLease()
     {
         _lease = default;
+        _dnsServer = 0;
         _renewAt = _rebindAt = _expiresAt = Instant.Never;
     }
 

@@ -11,10 +11,10 @@ internal sealed class UdpSocketCore
     public const int DefaultBufferBytes = 256 * 1024;
     public const int DefaultDatagrams = 256;
 
-    private sealed class ReceiveWaiter(Memory<byte> buffer)
+    private sealed class ReceiveWaiter(Memory<byte> buffer, TaskCreationOptions options)
     {
         public readonly Memory<byte> Buffer = buffer;
-        public readonly TaskCompletionSource<UdpReceiveResult> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly TaskCompletionSource<UdpReceiveResult> Completion = new(options);
         public CancellationTokenRegistration Registration;
     }
 
@@ -23,11 +23,17 @@ internal sealed class UdpSocketCore
     private readonly DatagramRing _tx;
     private readonly Queue<ReceiveWaiter> _receivers = new();
     private TaskCompletionSource? _sendSpace;
+    private readonly TaskCreationOptions _waiterOptions;
     private bool _closed;
 
-    public UdpSocketCore(ushort port, int bufferBytes = DefaultBufferBytes, int datagrams = DefaultDatagrams)
+    /// <param name="asynchronousContinuations">
+    /// False on a stack polled by its caller (a simulator), so a receiver's continuation runs inline in the poll that
+    /// delivered its datagram, at that virtual instant, rather than later on the thread pool.
+    /// </param>
+    public UdpSocketCore(ushort port, int bufferBytes = DefaultBufferBytes, int datagrams = DefaultDatagrams, bool asynchronousContinuations = true)
     {
         Port = port;
+        _waiterOptions = asynchronousContinuations ? TaskCreationOptions.RunContinuationsAsynchronously : TaskCreationOptions.None;
         _rx = new DatagramRing(bufferBytes, datagrams);
         _tx = new DatagramRing(bufferBytes, datagrams);
     }
@@ -108,7 +114,7 @@ internal sealed class UdpSocketCore
             {
                 return ValueTask.FromCanceled<UdpReceiveResult>(cancellationToken);
             }
-            waiter = new ReceiveWaiter(buffer);
+            waiter = new ReceiveWaiter(buffer, _waiterOptions);
             _receivers.Enqueue(waiter);
         }
         if (cancellationToken.CanBeCanceled)

@@ -19,6 +19,9 @@ internal sealed class UdpSocketSet
 
     public UdpSocketCore[] Sockets => _sockets;
 
+    /// <summary>True for receive continuations that must not run on the polling thread (a threaded stack, the default).</summary>
+    public bool AsynchronousContinuations { get; set; } = true;
+
     public UdpSocketCore? Find(ushort port)
     {
         foreach (var socket in _sockets)
@@ -56,7 +59,7 @@ internal sealed class UdpSocketSet
             {
                 throw new NetworkException(NetworkError.AddressInUse, $"UDP port {port} is already bound");
             }
-            var socket = new UdpSocketCore(port, bufferBytes);
+            var socket = new UdpSocketCore(port, bufferBytes, asynchronousContinuations: AsynchronousContinuations);
             _sockets = [.. _sockets, socket];
             return socket;
         }

@@ -29,6 +29,9 @@ public sealed class HostSocketStack : IStack, ITcp, IUdp
 
     public Ipv4Address Address { get; }
 
+    /// <summary>The host's resolver: under host sockets, names resolve as for any process on the host.</summary>
+    public IDnsResolver Dns { get; } = new HostDnsResolver();
+
     /// <summary>The host's TCP segment counters (InSegs, OutSegs of /proc/net/snmp): every socket in this network namespace.</summary>
     public TcpSegmentCounts? TcpSegments
     {

@@ -25,4 +25,5 @@ public sealed class DeviceRequest
 }
 
 /// <summary>The IPv4 configuration a stack starts with: static, or DHCP when <see cref="Address"/> is null.</summary>
-public readonly record struct IpConfiguration(Ipv4Cidr? Address, Ipv4Address? Gateway, bool Dhcp);
+/// <param name="DnsServer">The resolver's server from <c>--dns</c>; null to take it from DHCP's option 6.</param>
+public readonly record struct IpConfiguration(Ipv4Cidr? Address, Ipv4Address? Gateway, bool Dhcp, Ipv4Address? DnsServer = null);

@@ -29,6 +29,7 @@ public sealed class UnikernelBuilder
     private BootArgument<Ipv4Cidr?>? _ipv4;
     private BootArgument<Ipv4Address?>? _gateway;
     private BootArgument<bool>? _dhcp;
+    private BootArgument<Ipv4Address?>? _dns;
     private bool _stack;
     private bool _networkDevice;
     private TcpOptions? _tcp;
@@ -53,7 +54,7 @@ public sealed class UnikernelBuilder
         return argument;
     }
 
-    /// <summary>The app uses TCP and UDP; adds the stack's boot arguments (<c>--ipv4</c>, <c>--ipv4-gateway</c>, <c>--dhcp</c>).</summary>
+    /// <summary>The app uses TCP and UDP; adds the stack's boot arguments (<c>--ipv4</c>, <c>--ipv4-gateway</c>, <c>--dhcp</c>, <c>--dns</c>).</summary>
     public UnikernelBuilder UseStack()
     {
         if (!_stack)
@@ -62,6 +63,7 @@ public sealed class UnikernelBuilder
             _ipv4 = Argument(BootArgument.Ipv4Cidr("ipv4", "The stack's address and prefix, e.g. 198.18.0.2/24; DHCP when not given."));
             _gateway = Argument(BootArgument.Ipv4Address("ipv4-gateway", "The router for destinations off the local network."));
             _dhcp = Argument(BootArgument.Bool("dhcp", false, "Get the address by DHCP (the default when --ipv4 is not given)."));
+            _dns = Argument(BootArgument.Ipv4Address("dns", "The DNS server names are resolved with; DHCP's when not given."));
         }
         return this;
     }
@@ -133,7 +135,7 @@ public sealed class UnikernelBuilder
         Logger.TryParseLevel(arguments.Get(_logLevel), out var level);
         var log = new Logger(level);
         var ip = _stack
-            ? new IpConfiguration(arguments.Get(_ipv4!), arguments.Get(_gateway!), arguments.Get(_dhcp!) || arguments.Get(_ipv4!) is null)
+            ? new IpConfiguration(arguments.Get(_ipv4!), arguments.Get(_gateway!), arguments.Get(_dhcp!) || arguments.Get(_ipv4!) is null, arguments.Get(_dns!))
             : default;
         using var stop = new CancellationTokenSource();
         // The shell's convention for a process ended by a signal, 128 + its number, once the app has stopped cleanly.

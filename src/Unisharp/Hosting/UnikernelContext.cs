@@ -35,6 +35,18 @@ public sealed class UnikernelContext
     /// <summary>The TCP/IP stack; the app must have called <see cref="UnikernelBuilder.UseStack()"/>.</summary>
     public IStack Stack => _stack ?? throw new InvalidOperationException("the app did not ask for a network stack: call UseStack() on the builder");
 
+    /// <summary>
+    /// Name resolution over the stack: DNS to the server of the <c>--dns</c> boot argument or DHCP's on our stack,
+    /// the host's resolver on host sockets. The app must have called <see cref="UnikernelBuilder.UseStack()"/>.
+    /// </summary>
+    public IDnsResolver Dns => Stack.Dns ?? throw new InvalidOperationException("this stack has no name resolver");
+
+    /// <summary>
+    /// An <see cref="HttpClient"/> whose connections go over the stack's TCP, host names resolved by <see cref="Dns"/>.
+    /// HTTPS works as usual (TLS runs over the connection). The caller disposes it; keep one for the app's lifetime.
+    /// </summary>
+    public HttpClient CreateHttpClient() => new(StackHttpHandler.Create(Stack), disposeHandler: true);
+
     /// <summary>The Ethernet device; the app must have called <see cref="UnikernelBuilder.UseNetworkDevice"/>.</summary>
     public INetworkDevice NetworkDevice => _devices.Network ?? throw new InvalidOperationException("the app did not ask for a network device: call UseNetworkDevice() on the builder");
 

@@ -13,6 +13,9 @@ public interface IStack : IAsyncDisposable
     /// <summary>The stack's own IPv4 address, or <see cref="Ipv4Address.Any"/> when it listens on all of the host's.</summary>
     Ipv4Address Address { get; }
 
+    /// <summary>Name resolution over this stack (DNS to the server of <c>--dns</c> or DHCP, or the host's resolver); null when it has none.</summary>
+    IDnsResolver? Dns => null;
+
     /// <summary>TCP segments received and sent so far, for diagnostics and benchmarks; null when the stack cannot tell.</summary>
     TcpSegmentCounts? TcpSegments => null;
 }
