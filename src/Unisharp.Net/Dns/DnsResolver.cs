@@ -240,7 +240,8 @@ internal sealed class DnsResolver : IDnsResolver
         }
         finally
         {
-            await waiting.CancelAsync().ConfigureAwait(false);
+            // Cancel, not CancelAsync: the callbacks (our own sleeper and receive) must end here, in order, not later on the pool.
+            waiting.Cancel();
         }
     }
 
@@ -301,7 +302,8 @@ internal sealed class DnsResolver : IDnsResolver
         }
         finally
         {
-            await waiting.CancelAsync().ConfigureAwait(false);
+            // Cancel, not CancelAsync: the callbacks (our own sleeper and receive) must end here, in order, not later on the pool.
+            waiting.Cancel();
             // The exchange ends by itself once cancelled; its failure then is of no interest.
             _ = exchange.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }

@@ -30,6 +30,9 @@ internal sealed class DhcpServerNode : ISimulatedNode
     public uint LeaseSeconds { get; set; }
     public Ipv4Address? Router { get; }
 
+    /// <summary>The DNS server offered in option 6, if any.</summary>
+    public Ipv4Address? DnsServer { get; set; }
+
     /// <summary>When false, the server ignores everything (it is down).</summary>
     public bool Enabled { get; set; } = true;
 
@@ -130,7 +133,7 @@ internal sealed class DhcpServerNode : ISimulatedNode
         bool nak = type == DhcpMessageType.Nak;
         var reply = new DhcpRepr(type, request.TransactionId, request.ClientHardwareAddress, 0, request.Broadcast,
             default, yourAddress, nak ? default : Address, default,
-            SubnetMask: nak ? null : Ipv4Address.Parse("255.255.255.0"), Router: nak ? null : Router, ServerIdentifier: Address,
+            SubnetMask: nak ? null : Ipv4Address.Parse("255.255.255.0"), Router: nak ? null : Router, DnsServer: nak ? null : DnsServer, ServerIdentifier: Address,
             LeaseSeconds: nak ? null : LeaseSeconds);
         // RFC 2131 §4.1: to ciaddr when the client has one, else broadcast (we always broadcast to a client without one).
         bool unicast = !request.ClientAddress.IsUnspecified && !nak;
