@@ -16,6 +16,8 @@ internal static class StackHttpHandler
         return new SocketsHttpHandler
         {
             ConnectCallback = (context, cancellationToken) => ConnectAsync(stack, context.DnsEndPoint, cancellationToken),
+            // A proxy from the environment would send every request to it rather than through our resolver.
+            UseProxy = false,
             // Our resolver caches by TTL; pooled connections should not outlive a changed address by much.
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
         };
