@@ -236,4 +236,16 @@ public sealed class HostSocketStackTests
         var e = await Assert.ThrowsAsync<NetworkException>(async () => await server.ReadAsync(new byte[16]).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(NetworkError.ConnectionReset, e.Error);
     }
+
+    [Fact]
+    public async Task Dns_HostResolver_LocalhostAndLiteral()
+    {
+        var dns = ((IStack)s_stack).Dns!;
+
+        Assert.Contains(Ipv4Address.Loopback, await dns.ResolveAsync("localhost"));
+        Assert.Equal([Ipv4Address.Parse("198.18.0.1")], await dns.ResolveAsync("198.18.0.1"));
+        var e = await Assert.ThrowsAsync<NetworkException>(async () => await dns.ResolveAsync("no-such-host.invalid"));
+        // NXDOMAIN where the host has a working resolver; without one, glibc says to try again.
+        Assert.Contains(e.Error, (NetworkError[])[NetworkError.NameNotFound, NetworkError.TimedOut]);
+    }
 }
