@@ -1,10 +1,12 @@
 using Unisharp;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Unisharp.Hosting;
 using Unisharp.Net;
 
 var builder = Unikernel.CreateBuilder(args, "fetch").UseStack();
 var url = builder.Argument(BootArgument.String("url", "", "The http:// or https:// URL to fetch (its host resolved with --dns or DHCP's server)."));
+var ca = builder.Argument(BootArgument.String("ca", "", "A PEM file of the CA to trust for https:// instead of the system's (a test CA)."));
 var attempts = builder.Argument(BootArgument.Int("attempts", 20, "Tries, a second apart, while the name does not resolve or the server does not answer.", min: 1));
 
 return builder.Run(async ctx =>
@@ -14,7 +16,14 @@ return builder.Run(async ctx =>
         ctx.Log.Error("fetch", "give the URL to fetch: --url=http://HOST[:PORT]/PATH");
         return 2;
     }
-    using var http = ctx.CreateHttpClient();
+    using var http = ctx.Get(ca) is { Length: > 0 } caFile
+        ? ctx.CreateHttpClient(handler => handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            CustomTrustStore = { X509Certificate2.CreateFromPem(File.ReadAllText(caFile)) },
+            RevocationMode = X509RevocationMode.NoCheck,
+        })
+        : ctx.CreateHttpClient();
     int tries = ctx.Get(attempts);
     for (int attempt = 1; ; attempt++)
     {

@@ -18,7 +18,7 @@ public sealed class FetchTests(BuiltExamples examples)
     [RequiresNamespacesFact]
     public void Fetch_NameResolvedWithDnsArgument_BodySha256Matches()
     {
-        string log = Fetch("usdns0", [], ["--ipv4=198.18.9.2/24", $"--dns={Host}"], out string expected);
+        string log = Fetch("usdns0", [], ["--ipv4=198.18.9.2/24", $"--dns={Host}"], https: false, out string expected);
 
         Assert.Contains($"svc.test is {Host}", log);
         Assert.Contains($"fetched http://svc.test:8000/file: {FileBytes} bytes, sha256 {expected}", log);
@@ -27,17 +27,26 @@ public sealed class FetchTests(BuiltExamples examples)
     [RequiresNamespacesFact]
     public void Fetch_DnsServerFromDhcp_BodySha256Matches()
     {
-        string log = Fetch("usdns1", ["--dhcp-range=198.18.9.50,198.18.9.50,255.255.255.0,2m", "--dhcp-authoritative"], [], out string expected);
+        string log = Fetch("usdns1", ["--dhcp-range=198.18.9.50,198.18.9.50,255.255.255.0,2m", "--dhcp-authoritative"], [], https: false, out string expected);
 
         Assert.Contains($"DNS {Host}", log);
         Assert.Contains($"fetched http://svc.test:8000/file: {FileBytes} bytes, sha256 {expected}", log);
+    }
+
+    /// <summary>HTTPS: SslStream over our TCP, the server's certificate for svc.test signed by a test CA given with --ca.</summary>
+    [RequiresNamespacesFact]
+    public void Fetch_HttpsWithTestCa_BodySha256Matches()
+    {
+        string log = Fetch("usdns2", [], ["--ipv4=198.18.9.2/24", $"--dns={Host}"], https: true, out string expected);
+
+        Assert.Contains($"fetched https://svc.test:8443/file: {FileBytes} bytes, sha256 {expected}", log);
     }
 
     /// <summary>
     /// Runs the fetch in a fresh namespace; once the tool has made the TAP, addresses its host side and starts dnsmasq
     /// and http.server on it (the app retries until they answer). Returns the tool's output once it has exited with 0.
     /// </summary>
-    private string Fetch(string tap, string[] dnsmasqExtra, string[] boot, out string expectedSha256)
+    private string Fetch(string tap, string[] dnsmasqExtra, string[] boot, bool https, out string expectedSha256)
     {
         string app = PublishTests.AppDirectory(examples.Executable("fetch"));
         string root = Path.Combine(Path.GetTempPath(), $"unisharp-fetch-{Guid.NewGuid():N}");
@@ -46,12 +55,18 @@ public sealed class FetchTests(BuiltExamples examples)
         new Random(9).NextBytes(content);
         File.WriteAllBytes(Path.Combine(root, "file"), content);
         expectedSha256 = Convert.ToHexStringLower(SHA256.HashData(content));
+        string url = https ? "https://svc.test:8443/file" : "http://svc.test:8000/file";
+        if (https)
+        {
+            MakeTestCertificates(root);
+            boot = [.. boot, $"--ca={Path.Combine(root, "ca.pem")}"];
+        }
         using var ns = NetworkNamespace.Create();
         var peers = new List<Process>();
         try
         {
             using var tool = PeerApp.StartTool(["run", app, "-t", "unix", "--no-build", "--net", $"tap:{tap}", "--netns", ns.Name, "--",
-                .. boot, "--url=http://svc.test:8000/file", "--attempts=60"]);
+                .. boot, $"--url={url}", "--attempts=60"]);
             var clock = Stopwatch.StartNew();
             while (ns.Exec("ip", "link", "show", tap).ExitCode != 0)
             {
@@ -61,7 +76,9 @@ public sealed class FetchTests(BuiltExamples examples)
             ns.Exec("ip", "addr", "add", $"{Host}/24", "dev", tap).EnsureSuccess("address the host side");
             peers.Add(StartIn(ns, ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", $"--interface={tap}",
                 "--bind-interfaces", $"--address=/svc.test/{Host}", $"--dhcp-leasefile={Path.Combine(root, "leases")}", .. dnsmasqExtra]));
-            peers.Add(StartIn(ns, ["python3", "-m", "http.server", "8000", "--bind", Host, "--directory", root]));
+            peers.Add(https
+                ? StartIn(ns, ["python3", "-c", HttpsServer, root, Path.Combine(root, "svc.pem"), Path.Combine(root, "svc.key")])
+                : StartIn(ns, ["python3", "-m", "http.server", "8000", "--bind", Host, "--directory", root]));
 
             int code = tool.WaitForExit(TimeSpan.FromSeconds(120));
             Assert.True(code == 0, tool.Log);
@@ -78,6 +95,28 @@ public sealed class FetchTests(BuiltExamples examples)
             PeerApp.KillAllIn(ns);
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>python3's http.server behind TLS on port 8443: directory, certificate chain, key.</summary>
+    private const string HttpsServer =
+        "import functools, http.server, ssl, sys\n" +
+        "handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])\n" +
+        $"server = http.server.ThreadingHTTPServer(('{Host}', 8443), handler)\n" +
+        "context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n" +
+        "context.load_cert_chain(sys.argv[2], sys.argv[3])\n" +
+        "server.socket = context.wrap_socket(server.socket, server_side=True)\n" +
+        "server.serve_forever()\n";
+
+    /// <summary>A test CA (ca.pem) and a certificate for svc.test it signed (svc.pem, svc.key), with openssl.</summary>
+    private static void MakeTestCertificates(string directory)
+    {
+        string script = string.Join(" && ",
+            "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=Unisharp test CA' " +
+            "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign",
+            "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout svc.key -out svc.csr -subj /CN=svc.test",
+            "printf 'subjectAltName=DNS:svc.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > svc.ext",
+            "openssl x509 -req -in svc.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out svc.pem -days 2 -extfile svc.ext");
+        HostCommand.Run("bash", ["-c", $"cd '{directory}' && {script}"]).EnsureSuccess("make the test certificates");
     }
 
     private static Process StartIn(NetworkNamespace ns, string[] command)

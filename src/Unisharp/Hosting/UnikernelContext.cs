@@ -47,6 +47,18 @@ public sealed class UnikernelContext
     /// </summary>
     public HttpClient CreateHttpClient() => new(StackHttpHandler.Create(Stack), disposeHandler: true);
 
+    /// <summary>
+    /// As <see cref="CreateHttpClient()"/>, with the handler adjusted first by <paramref name="configure"/> (TLS options such
+    /// as a private CA in <see cref="SocketsHttpHandler.SslOptions"/>, timeouts, pool limits). Its connect callback is ours.
+    /// </summary>
+    public HttpClient CreateHttpClient(Action<SocketsHttpHandler> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var handler = StackHttpHandler.Create(Stack);
+        configure(handler);
+        return new HttpClient(handler, disposeHandler: true);
+    }
+
     /// <summary>The Ethernet device; the app must have called <see cref="UnikernelBuilder.UseNetworkDevice"/>.</summary>
     public INetworkDevice NetworkDevice => _devices.Network ?? throw new InvalidOperationException("the app did not ask for a network device: call UseNetworkDevice() on the builder");
 
