@@ -36,6 +36,11 @@ internal sealed class DnsServerStub
     /// <summary>Answer every UDP query with an empty, truncated answer, so the client asks again over TCP.</summary>
     public bool TruncateUdp { get; set; }
 
+    /// <summary>Before each UDP answer, send decoys: a wrong ID, another question, a malformed datagram (all with a bad address).</summary>
+    public bool SendDecoysFirst { get; set; }
+
+    public static readonly Ipv4Address DecoyAddress = Ipv4Address.Parse("198.18.66.66");
+
     public int UdpQueries { get; private set; }
     public int TcpQueries { get; private set; }
 
@@ -96,6 +101,18 @@ internal sealed class DnsServerStub
                 continue;
             }
             var answer = Answer(query, TruncateUdp);
+            if (SendDecoysFirst)
+            {
+                var decoy = answer with { Answers = [DnsRecord.ARecord(query.Questions[0].Name, DecoyAddress, 300)] };
+                foreach (var wrong in (DnsRepr[])[decoy with { Id = (ushort)(query.Id ^ 0x5555) },
+                    decoy with { Questions = [new DnsQuestion("evil.test", DnsRecordType.A)], Answers = [DnsRecord.ARecord("evil.test", DecoyAddress, 300)] }])
+                {
+                    byte[] bytes = new byte[wrong.BufferLength];
+                    wrong.Emit(bytes);
+                    await _udp.SendAsync(bytes, received.Remote).ConfigureAwait(false);
+                }
+                await _udp.SendAsync(new byte[] { (byte)(query.Id >> 8), (byte)query.Id, 0x81, 0x80, 0xFF }, received.Remote).ConfigureAwait(false);
+            }
             byte[] message = new byte[answer.BufferLength];
             answer.Emit(message);
             await _udp.SendAsync(message, received.Remote).ConfigureAwait(false);

@@ -235,6 +235,19 @@ public class DnsSimulationTests
     }
 
     [Fact]
+    public void Resolve_DecoyAnswersFirst_IgnoredForTheMatchingOne()
+    {
+        var s = Create(16);
+        s.Server.SendDecoysFirst = true;
+        s.Server.Add(DnsRecord.ARecord("svc.test", s_svc, 300));
+        PcapOnFailure.Run(s.Network, () =>
+        {
+            Assert.Equal([s_svc], s.Resolve("svc.test"));
+            Assert.Equal(1, s.Server.UdpQueries);
+        });
+    }
+
+    [Fact]
     public void Resolve_Literal_NoQuery()
     {
         var s = Create(14);
