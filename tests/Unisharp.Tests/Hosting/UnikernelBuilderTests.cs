@@ -123,6 +123,16 @@ public sealed class UnikernelBuilderTests
         Assert.False(target.Request!.Ip.Dhcp);
         Assert.Equal("198.18.0.2/24", target.Request.Ip.Address.ToString());
         Assert.Equal("198.18.0.1", target.Request.Ip.Gateway.ToString());
+        Assert.Null(target.Request.Ip.DnsServer);
+    }
+
+    [Fact]
+    public void Run_DnsArgument_ReachesTheTarget()
+    {
+        var target = new FakeTarget();
+        ConsoleCapture.Run(() => new UnikernelBuilder(["--dns=198.18.0.53"], "t", target).UseStack().Run(_ => Task.CompletedTask));
+        Assert.True(target.Request!.Ip.Dhcp);
+        Assert.Equal("198.18.0.53", target.Request.Ip.DnsServer.ToString());
     }
 
     [Fact]
