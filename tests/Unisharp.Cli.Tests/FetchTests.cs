@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using System.Text.RegularExpressions;
 using Unisharp.Testing;
 
 namespace Unisharp.Cli.Tests;
@@ -43,10 +44,25 @@ public sealed class FetchTests(BuiltExamples examples)
     }
 
     /// <summary>
+    /// 40 A records: dnsmasq's UDP answer holds 30 and sets TC (it is over 512 bytes), so the resolver asks again over
+    /// our TCP and gets all 40; the fetch then connects to the one with a server (the others have no route).
+    /// </summary>
+    [RequiresNamespacesFact]
+    public void Fetch_AnswerTruncatedOverUdp_RepeatedOverTcp()
+    {
+        string[] records = [$"--host-record=many.test,{Host}", .. Enumerable.Range(1, 39).Select(i => $"--host-record=many.test,198.19.0.{i}")];
+        string log = Fetch("usdns3", records, ["--ipv4=198.18.9.2/24", $"--dns={Host}", "--log-level=debug"], https: false, out string expected, name: "many.test");
+
+        Assert.Contains($"the answer for many.test was truncated; asking {Host} over TCP", log);
+        Assert.Equal(40, Regex.Match(log, @"many\.test is (.*)").Groups[1].Value.Split(", ").Length);
+        Assert.Contains($"fetched http://many.test:8000/file: {FileBytes} bytes, sha256 {expected}", log);
+    }
+
+    /// <summary>
     /// Runs the fetch in a fresh namespace; once the tool has made the TAP, addresses its host side and starts dnsmasq
     /// and http.server on it (the app retries until they answer). Returns the tool's output once it has exited with 0.
     /// </summary>
-    private string Fetch(string tap, string[] dnsmasqExtra, string[] boot, bool https, out string expectedSha256)
+    private string Fetch(string tap, string[] dnsmasqExtra, string[] boot, bool https, out string expectedSha256, string name = "svc.test")
     {
         string app = PublishTests.AppDirectory(examples.Executable("fetch"));
         string root = Path.Combine(Path.GetTempPath(), $"unisharp-fetch-{Guid.NewGuid():N}");
@@ -55,7 +71,7 @@ public sealed class FetchTests(BuiltExamples examples)
         new Random(9).NextBytes(content);
         File.WriteAllBytes(Path.Combine(root, "file"), content);
         expectedSha256 = Convert.ToHexStringLower(SHA256.HashData(content));
-        string url = https ? "https://svc.test:8443/file" : "http://svc.test:8000/file";
+        string url = https ? $"https://{name}:8443/file" : $"http://{name}:8000/file";
         if (https)
         {
             MakeTestCertificates(root);
