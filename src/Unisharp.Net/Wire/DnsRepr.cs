@@ -70,7 +70,7 @@ internal sealed record DnsRepr(
         {
             return WireError.Truncated;
         }
-        // The view is read-only here; DnsPacket's setters are for emitting.
+        // DnsPacket views a writable span for emitting; here it only reads, so the input's span serves as one.
         var packet = new DnsPacket(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(
             ref System.Runtime.InteropServices.MemoryMarshal.GetReference(message), message.Length));
         int offset = DnsPacket.HeaderLength;
@@ -128,16 +128,13 @@ internal sealed record DnsRepr(
             throw new InvalidOperationException("the message holds a name that cannot be written");
         }
         buffer = buffer[..length];
-        var packet = new DnsPacket(buffer)
-        {
-            Id = Id,
-            Flags = DnsPacket.MakeFlags(IsResponse, Opcode, Authoritative, Truncated, RecursionDesired, RecursionAvailable, ResponseCode),
-            QuestionCount = (ushort)Questions.Count,
-            AnswerCount = (ushort)Answers.Count,
-            AuthorityCount = (ushort)Authorities.Count,
-            AdditionalCount = (ushort)Additionals.Count,
-        };
-        _ = packet;
+        var packet = new DnsPacket(buffer);
+        packet.Id = Id;
+        packet.Flags = DnsPacket.MakeFlags(IsResponse, Opcode, Authoritative, Truncated, RecursionDesired, RecursionAvailable, ResponseCode);
+        packet.QuestionCount = (ushort)Questions.Count;
+        packet.AnswerCount = (ushort)Answers.Count;
+        packet.AuthorityCount = (ushort)Authorities.Count;
+        packet.AdditionalCount = (ushort)Additionals.Count;
         int i = DnsPacket.HeaderLength;
         foreach (var question in Questions)
         {

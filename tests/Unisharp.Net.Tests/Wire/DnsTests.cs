@@ -44,12 +44,10 @@ public class DnsTests
     public void View_SetFields_WritesCapturedQueryHeader()
     {
         byte[] header = new byte[DnsPacket.HeaderLength];
-        _ = new DnsPacket(header)
-        {
-            Id = 0x1234,
-            Flags = DnsPacket.MakeFlags(false, 0, false, false, true, false, DnsResponseCode.NoError),
-            QuestionCount = 1,
-        };
+        var packet = new DnsPacket(header);
+        packet.Id = 0x1234;
+        packet.Flags = DnsPacket.MakeFlags(false, 0, false, false, true, false, DnsResponseCode.NoError);
+        packet.QuestionCount = 1;
 
         Assert.Equal(QuerySvc.AsSpan(0, DnsPacket.HeaderLength).ToArray(), header);
     }
