@@ -45,7 +45,7 @@ public sealed class DirectStack : IStack
             _addressReady.TrySetResult();
         }
         _udp = new DirectUdp(this);
-        var tcp = new Tcp.TcpLayer(_iface, options.Log, tcpSettings) { AsynchronousContinuations = threaded };
+        var tcp = new Tcp.TcpLayer(_iface, options.Log, tcpSettings) { AsynchronousContinuations = threaded && tcpSettings?.InlineContinuations != true };
         _iface.RegisterProtocol(tcp);
         _tcp = new DirectTcp(this, tcp);
         if (threaded)
