@@ -38,6 +38,8 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
     // second with a burst of 2000, so a scan of a few thousand closed ports gets its answers at once (Linux limits none).
     private readonly Ip.TokenBucket _resets = new(2000, Duration.FromMicroseconds(250));
     private readonly TcpSynCookies _cookies;
+    // Rings of closed connections for the next ones: up to half the buffer budget.
+    private readonly TcpBufferPool _buffers;
     // Cookies are checked only until two cookie periods after the last one went out (an ACK cannot return one later).
     private Instant _cookiesUntil = Instant.Zero;
     private ushort _nextEphemeral;
@@ -50,6 +52,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         _iface = iface;
         _log = log;
         Settings = settings ?? new TcpSettings();
+        _buffers = new TcpBufferPool(Settings.MaxBufferBytes / 2);
         // RFC 6528 §3: the secret of the ISN function, from the injected random source.
         Span<byte> secret = stackalloc byte[26];
         iface.Entropy.Fill(secret);
@@ -620,7 +623,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
             _log.Warning(Source, $"refusing {socket.Remote}: {BufferBytes} bytes of TCP buffers are in use");
             return false;
         }
-        socket.AttachBuffers(new TcpSendBuffer(Settings.SendBufferSize, pooled: true), new TcpReceiveBuffer(Settings.ReceiveBufferSize, pooled: true));
+        socket.AttachBuffers(new TcpSendBuffer(Settings.SendBufferSize, pooled: true, _buffers), new TcpReceiveBuffer(Settings.ReceiveBufferSize, pooled: true, _buffers));
         BufferBytes += bytes;
         return true;
     }
