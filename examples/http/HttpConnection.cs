@@ -1,5 +1,7 @@
 using System.Buffers.Text;
+using System.Globalization;
 using System.Text;
+using System.Text.Unicode;
 using Unisharp.Hosting;
 using Unisharp.Net;
 
@@ -20,6 +22,8 @@ internal sealed class HttpConnection(UnikernelContext ctx, ITcpConnection connec
         "<p>A unikernel in C# serving HTTP on its own TCP/IP stack. Try <a href=\"/bytes/1024\">/bytes/1024</a>.</p></body></html>\n");
 
     private readonly byte[] _buffer = new byte[MaxHead];
+    /// <summary>Where each answer is built, so it goes out in one write.</summary>
+    private byte[] _response = new byte[1024];
     private int _start;
     private int _end;
 
@@ -163,7 +167,8 @@ internal sealed class HttpConnection(UnikernelContext ctx, ITcpConnection connec
 
     private async Task SendPatternAsync(Ipv4Endpoint remote, HttpRequest request, long count, bool head)
     {
-        await connection.WriteAsync(Header(200, "OK", "application/octet-stream", count, request.KeepAlive, ""), ctx.Stopping);
+        int headLength = WriteHeader(200, "OK", "application/octet-stream", count, request.KeepAlive, "");
+        await connection.WriteAsync(_response.AsMemory(0, headLength), ctx.Stopping);
         if (!head)
         {
             byte[] chunk = new byte[ChunkSize];
@@ -180,11 +185,15 @@ internal sealed class HttpConnection(UnikernelContext ctx, ITcpConnection connec
     private async Task RespondAsync(Ipv4Endpoint remote, string method, string target, int status, string reason, string contentType, byte[] body,
         bool keepAlive, string extraHeaders = "", bool omitBody = false)
     {
-        await connection.WriteAsync(Header(status, reason, contentType, body.Length, keepAlive, extraHeaders), ctx.Stopping);
+        // Head and body in one write: one segment for a small answer, so no small head waits for its ACK (Nagle).
+        int length = WriteHeader(status, reason, contentType, body.Length, keepAlive, extraHeaders);
         if (!omitBody)
         {
-            await connection.WriteAsync(body, ctx.Stopping);
+            EnsureResponseRoom(length + body.Length);
+            body.CopyTo(_response.AsSpan(length));
+            length += body.Length;
         }
+        await connection.WriteAsync(_response.AsMemory(0, length), ctx.Stopping);
         if (!keepAlive)
         {
             await connection.ShutdownWriteAsync(ctx.Stopping);
@@ -192,10 +201,29 @@ internal sealed class HttpConnection(UnikernelContext ctx, ITcpConnection connec
         Log(remote, method, target, status, body.Length);
     }
 
-    private byte[] Header(int status, string reason, string contentType, long length, bool keepAlive, string extraHeaders) =>
-        Encoding.ASCII.GetBytes(
-            $"HTTP/1.1 {status} {reason}\r\nServer: unisharp-http\r\nContent-Type: {contentType}\r\nContent-Length: {length}\r\n" +
-            $"{extraHeaders}{(!keepAlive ? "Connection: close\r\n" : _http11 ? "" : "Connection: keep-alive\r\n")}\r\n");
+    /// <summary>Writes a response head into <see cref="_response"/>; returns its length.</summary>
+    private int WriteHeader(int status, string reason, string contentType, long length, bool keepAlive, string extraHeaders)
+    {
+        string connectionField = !keepAlive ? "Connection: close\r\n" : _http11 ? "" : "Connection: keep-alive\r\n";
+        while (true)
+        {
+            if (Utf8.TryWrite(_response, CultureInfo.InvariantCulture,
+                $"HTTP/1.1 {status} {reason}\r\nServer: unisharp-http\r\nContent-Type: {contentType}\r\nContent-Length: {length}\r\n{extraHeaders}{connectionField}\r\n",
+                out int written))
+            {
+                return written;
+            }
+            EnsureResponseRoom(_response.Length * 2);
+        }
+    }
+
+    private void EnsureResponseRoom(int length)
+    {
+        if (_response.Length < length)
+        {
+            Array.Resize(ref _response, Math.Max(length, _response.Length * 2));
+        }
+    }
 
     private void Log(Ipv4Endpoint remote, string method, string target, int status, long length) =>
         ctx.Log.Info("http", $"{remote} {method} {target} {status} {length}");

@@ -1,6 +1,8 @@
 using Unisharp.Hosting;
+using Unisharp.Net;
 
-var builder = Unikernel.CreateBuilder(args, "http").UseStack();
+// Nothing here blocks between awaits, so on our stack the handlers may run on its I/O thread (no thread hop per request).
+var builder = Unikernel.CreateBuilder(args, "http").UseStack(new TcpOptions { InlineContinuations = true });
 var port = builder.Argument(BootArgument.Port("port", 80, "The TCP port to serve HTTP on."));
 
 return builder.Run(async ctx =>

@@ -29,6 +29,10 @@ public sealed class DirectStack : IStack
     private TaskCompletionSource _addressReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _stopping;
     private int _disposed;
+    // Wake-ups from app threads: one device wake per poll at most, and none while the I/O thread is not asleep (it
+    // checks _wakePending before it waits). Both flags are set with full fences, so one side always sees the other.
+    private int _wakePending;
+    private int _sleeping;
 
     private DirectStack(StackOptions options, bool threaded, Tcp.TcpSettings? tcpSettings = null)
     {
@@ -43,7 +47,7 @@ public sealed class DirectStack : IStack
         }
         _iface.Udp.AsynchronousContinuations = threaded;
         _udp = new DirectUdp(this);
-        var tcp = new Tcp.TcpLayer(_iface, options.Log, tcpSettings) { AsynchronousContinuations = threaded };
+        var tcp = new Tcp.TcpLayer(_iface, options.Log, tcpSettings) { AsynchronousContinuations = threaded && tcpSettings?.InlineContinuations != true };
         _iface.RegisterProtocol(tcp);
         _tcp = new DirectTcp(this, tcp);
         // --dns wins over DHCP's option 6, which may arrive (or change) after the stack starts.
@@ -189,7 +193,7 @@ public sealed class DirectStack : IStack
     /// <summary>Asks the I/O thread to poll soon (an app queued data from another thread).</summary>
     internal void Wake()
     {
-        if (_thread is not null)
+        if (_thread is not null && Interlocked.Exchange(ref _wakePending, 1) == 0 && Volatile.Read(ref _sleeping) != 0)
         {
             _options.Device.Wake();
         }
@@ -210,13 +214,20 @@ public sealed class DirectStack : IStack
         {
             while (!_stopping)
             {
+                // Wakes asked for from here on need another poll; those before are served by this one.
+                Interlocked.Exchange(ref _wakePending, 0);
                 _iface.Poll(clock.Now);
                 var now = clock.Now;
                 var next = _iface.PollAt(now);
                 var wait = next == Instant.Never ? s_maxWait : Duration.Min(next - now, s_maxWait);
                 if (wait > Duration.Zero && !_stopping)
                 {
-                    _options.Device.WaitForFrame(wait.ToTimeSpan());
+                    Interlocked.Exchange(ref _sleeping, 1);
+                    if (Volatile.Read(ref _wakePending) == 0)
+                    {
+                        _options.Device.WaitForFrame(wait.ToTimeSpan());
+                    }
+                    Volatile.Write(ref _sleeping, 0);
                 }
             }
         }

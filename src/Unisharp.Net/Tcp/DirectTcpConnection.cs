@@ -43,14 +43,14 @@ internal sealed class DirectTcpConnection : ITcpConnection
     public bool NoDelay
     {
         get { lock (_layer.Lock) { return _socket.NoDelay; } }
-        set { lock (_layer.Lock) { _socket.NoDelay = value; } }
+        set { lock (_layer.Lock) { _socket.NoDelay = value; _layer.Touch(_socket); } }
     }
 
     /// <summary>Turns keep-alive probes on or off for this connection.</summary>
     public bool KeepAlive
     {
         get { lock (_layer.Lock) { return _socket.KeepAlive; } }
-        set { lock (_layer.Lock) { _socket.KeepAlive = value; } }
+        set { lock (_layer.Lock) { _socket.KeepAlive = value; _layer.Touch(_socket); } }
     }
 
     /// <summary>Waits for the handshake of an active open; throws when it was refused or timed out.</summary>

@@ -7,8 +7,10 @@ namespace Unisharp.Net.Tcp;
 
 /// <summary>
 /// TCP above the interface's IPv4: demultiplexes segments to connections and listeners, answers strays with
-/// resets, bounds half-open, TIME-WAIT and buffer memory, and polls every connection. One lock guards it all;
-/// app-facing adapters take the same lock. Changes the app waits for are signalled after the lock is released.
+/// resets, bounds half-open, TIME-WAIT and buffer memory, and polls the connections that have work: those touched since
+/// the last poll (a segment, an app call) and those whose timer is due (a heap ordered by deadline), never every
+/// connection. One lock guards it all; app-facing adapters take the same lock. Changes the app waits for are
+/// signalled after the lock is released.
 /// </summary>
 internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
 {
@@ -21,6 +23,10 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
     private readonly Dictionary<ushort, TcpListenerCore> _listeners = [];
     private readonly Queue<TcpSocket> _timeWaitOrder = new();
     private readonly List<TcpSocket> _closed = [];
+    // Connections to poll at the next poll (touched since the last), and the others' next deadlines: an entry is live
+    // while it matches its socket's ScheduledAt; the rest are skipped when they surface (or dropped by a rebuild).
+    private readonly List<TcpSocket> _due = [];
+    private readonly PriorityQueue<TcpSocket, Instant> _timers = new();
     private readonly Queue<TcpSocket> _notifySockets = new();
     private readonly Queue<TcpListenerCore> _notifyListeners = new();
     private readonly ulong _isnKey0;
@@ -32,6 +38,8 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
     // second with a burst of 2000, so a scan of a few thousand closed ports gets its answers at once (Linux limits none).
     private readonly Ip.TokenBucket _resets = new(2000, Duration.FromMicroseconds(250));
     private readonly TcpSynCookies _cookies;
+    // Rings of closed connections for the next ones: up to half the buffer budget.
+    private readonly TcpBufferPool _buffers;
     // Cookies are checked only until two cookie periods after the last one went out (an ACK cannot return one later).
     private Instant _cookiesUntil = Instant.Zero;
     private ushort _nextEphemeral;
@@ -44,6 +52,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         _iface = iface;
         _log = log;
         Settings = settings ?? new TcpSettings();
+        _buffers = new TcpBufferPool(Settings.MaxBufferBytes / 2);
         // RFC 6528 §3: the secret of the ISN function, from the injected random source.
         Span<byte> secret = stackalloc byte[26];
         iface.Entropy.Fill(secret);
@@ -149,6 +158,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
             else
             {
                 socket.Process(seg, data, now);
+                Touch(socket);
                 return;
             }
         }
@@ -208,6 +218,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         var socket = new TcpSocket(this, Settings, local, remote, _iface.Mtu, _iface.MaxOffloadSegment) { Listener = listener };
         socket.Accept(syn, Isn(local, remote, now), TimestampOffset(local, remote), now);
         _sockets.Add(new TcpConnectionKey(local.Port, remote.Address, remote.Port), socket);
+        Touch(socket);
         _halfOpen++;
         listener.HalfOpen++;
     }
@@ -280,6 +291,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         }
         socket.Connect(Isn(local, remote, _now), TimestampOffset(local, remote), _now);
         _sockets.Add(new TcpConnectionKey(port, remote.Address, remote.Port), socket);
+        Touch(socket);
         return socket;
     }
 
@@ -309,6 +321,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         {
             socket.Abort();
             socket.MarkOrphan();
+            Touch(socket);
         }
         QueueNotify(listener);
     }
@@ -318,14 +331,35 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         lock (Lock)
         {
             _now = now;
-            foreach (var socket in _sockets.Values)
+            while (_timers.TryPeek(out var timed, out var at) && at <= now)
             {
+                _timers.Dequeue();
+                if (timed.ScheduledAt == at)
+                {
+                    timed.ScheduledAt = Instant.Never;
+                    Touch(timed);
+                }
+            }
+            // Polling one connection may touch another (a reset it sends does not, but stay safe): index, not foreach.
+            for (int i = 0; i < _due.Count; i++)
+            {
+                var socket = _due[i];
+                socket.PollQueued = false;
+                if (!IsInTable(socket))
+                {
+                    continue;
+                }
                 socket.Poll(now, this);
                 if (socket.State == TcpState.Closed)
                 {
                     _closed.Add(socket);
                 }
+                else
+                {
+                    Schedule(socket, now);
+                }
             }
+            _due.Clear();
             foreach (var socket in _closed)
             {
                 Remove(socket);
@@ -345,18 +379,62 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
     {
         lock (Lock)
         {
-            var at = Instant.Never;
-            foreach (var socket in _sockets.Values)
+            if (_due.Count > 0 || _notifySockets.Count > 0 || _notifyListeners.Count > 0)
             {
-                at = Instant.Min(at, socket.PollAt(now));
-                if (socket.State == TcpState.Closed)
-                {
-                    return now;
-                }
+                return now;
             }
-            return _notifySockets.Count > 0 || _notifyListeners.Count > 0 ? now : at;
+            while (_timers.TryPeek(out var socket, out var at))
+            {
+                if (socket.ScheduledAt == at)
+                {
+                    return at;
+                }
+                _timers.Dequeue();
+            }
+            return Instant.Never;
         }
     }
+
+    /// <summary>Something changed <paramref name="socket"/> (a segment, an app call): it is polled at the next poll. Under the lock.</summary>
+    public void Touch(TcpSocket socket)
+    {
+        if (!socket.PollQueued)
+        {
+            socket.PollQueued = true;
+            _due.Add(socket);
+        }
+    }
+
+    /// <summary>Files a polled connection under its next deadline.</summary>
+    private void Schedule(TcpSocket socket, Instant now)
+    {
+        var at = socket.PollAt(now);
+        if (at == socket.ScheduledAt)
+        {
+            return;
+        }
+        socket.ScheduledAt = at;
+        if (at == Instant.Never)
+        {
+            return;
+        }
+        // Entries left behind by deadlines that moved: rebuild from the live ones before they outnumber the connections.
+        if (_timers.Count >= 2 * _sockets.Count + 64)
+        {
+            _timers.Clear();
+            foreach (var live in _sockets.Values)
+            {
+                if (live.ScheduledAt != Instant.Never)
+                {
+                    _timers.Enqueue(live, live.ScheduledAt);
+                }
+            }
+            return;
+        }
+        _timers.Enqueue(socket, at);
+    }
+
+    private bool IsInTable(TcpSocket socket) => _sockets.TryGetValue(KeyOf(socket), out var current) && ReferenceEquals(current, socket);
 
     /// <summary>Sends a reset (or any bare control segment) outside a connection.</summary>
     public void SendReset(Ipv4Endpoint local, Ipv4Endpoint remote, SeqNum seq, SeqNum ack, TcpFlags flags, Instant now)
@@ -401,6 +479,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
     public void Orphan(TcpSocket socket)
     {
         socket.Orphan();
+        Touch(socket);
         ReleaseBuffersIfDone(socket);
         if (socket.State == TcpState.Closed && !(_sockets.TryGetValue(KeyOf(socket), out var current) && ReferenceEquals(current, socket)))
         {
@@ -460,6 +539,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         {
             _sockets.Remove(key);
         }
+        socket.ScheduledAt = Instant.Never;
         if (socket.Listener is { } listener)
         {
             _halfOpen--;
@@ -543,7 +623,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
             _log.Warning(Source, $"refusing {socket.Remote}: {BufferBytes} bytes of TCP buffers are in use");
             return false;
         }
-        socket.AttachBuffers(new TcpSendBuffer(Settings.SendBufferSize, pooled: true), new TcpReceiveBuffer(Settings.ReceiveBufferSize, pooled: true));
+        socket.AttachBuffers(new TcpSendBuffer(Settings.SendBufferSize, pooled: true, _buffers), new TcpReceiveBuffer(Settings.ReceiveBufferSize, pooled: true, _buffers));
         BufferBytes += bytes;
         return true;
     }
@@ -662,6 +742,7 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         _halfOpen++;
         listener.HalfOpen++;
         socket.Process(ack, data, now);
+        Touch(socket);
         return true;
     }
 

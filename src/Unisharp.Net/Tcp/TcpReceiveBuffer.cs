@@ -5,7 +5,7 @@ namespace Unisharp.Net.Tcp;
 /// <summary>
 /// Received bytes in a ring: first the in-order bytes the app has not read, then room for the window, where
 /// out-of-order segments are written in place and remembered as ranges until the hole before them fills.
-/// The ring may grow (receive window auto-tuning); a pooled ring goes back to the shared pool on <see cref="Release"/>.
+/// The ring may grow (receive window auto-tuning); a pooled ring goes back to its pool on <see cref="Release"/>.
 /// How many ranges it keeps scales with the ring (<see cref="MaxRanges"/>); their arrays grow on demand up to that.
 /// </summary>
 internal sealed class TcpReceiveBuffer
@@ -22,17 +22,18 @@ internal sealed class TcpReceiveBuffer
     private int[] _rangeEnd = new int[MinRanges];
     private long[] _rangeStamp = new long[MinRanges];
     private long _stamp;
-    private readonly bool _pooled;
+    private readonly ArrayPool<byte>? _pool;
     private byte[] _ring;
     private int _capacity;
     private int _head;
 
-    /// <param name="pooled">Rent the ring from <see cref="ArrayPool{T}.Shared"/> (it may hold an earlier connection's bytes, which are never read: only bytes written here become readable).</param>
-    public TcpReceiveBuffer(int capacity, bool pooled = false)
+    /// <param name="pooled">Rent the ring from <paramref name="pool"/>, or <see cref="ArrayPool{T}.Shared"/> (it may hold an earlier connection's bytes, which are never read: only bytes written here become readable).</param>
+    /// <param name="pool">Where a pooled ring comes from and goes back to; the shared pool when null.</param>
+    public TcpReceiveBuffer(int capacity, bool pooled = false, ArrayPool<byte>? pool = null)
     {
-        _pooled = pooled;
+        _pool = pooled ? pool ?? ArrayPool<byte>.Shared : null;
         _capacity = capacity;
-        _ring = pooled ? ArrayPool<byte>.Shared.Rent(capacity) : new byte[capacity];
+        _ring = _pool?.Rent(capacity) ?? new byte[capacity];
     }
 
     public int Capacity => _capacity;
@@ -125,7 +126,7 @@ internal sealed class TcpReceiveBuffer
         {
             return;
         }
-        var ring = _pooled ? ArrayPool<byte>.Shared.Rent(capacity) : new byte[capacity];
+        var ring = _pool?.Rent(capacity) ?? new byte[capacity];
         int used = Readable + (RangeCount > 0 ? _rangeEnd[RangeCount - 1] : 0);
         int first = Math.Min(used, _capacity - _head);
         _ring.AsSpan(_head, first).CopyTo(ring);
@@ -149,9 +150,9 @@ internal sealed class TcpReceiveBuffer
 
     private void ReturnRing()
     {
-        if (_pooled && _ring.Length > 0)
+        if (_pool is not null && _ring.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_ring);
+            _pool.Return(_ring);
         }
     }
 

@@ -4,21 +4,22 @@ namespace Unisharp.Net.Tcp;
 
 /// <summary>
 /// The bytes written by the app and not yet acknowledged, in a ring: the first byte is the one at SND.UNA.
-/// A pooled ring goes back to the shared pool on <see cref="Release"/>.
+/// A pooled ring goes back to its pool on <see cref="Release"/>.
 /// </summary>
 internal sealed class TcpSendBuffer
 {
-    private readonly bool _pooled;
+    private readonly ArrayPool<byte>? _pool;
     private byte[] _ring;
     private int _capacity;
     private int _head;
 
-    /// <param name="pooled">Rent the ring from <see cref="ArrayPool{T}.Shared"/> (only bytes written here are ever sent).</param>
-    public TcpSendBuffer(int capacity, bool pooled = false)
+    /// <param name="pooled">Rent the ring from <paramref name="pool"/>, or <see cref="ArrayPool{T}.Shared"/> (only bytes written here are ever sent).</param>
+    /// <param name="pool">Where a pooled ring comes from and goes back to; the shared pool when null.</param>
+    public TcpSendBuffer(int capacity, bool pooled = false, ArrayPool<byte>? pool = null)
     {
-        _pooled = pooled;
+        _pool = pooled ? pool ?? ArrayPool<byte>.Shared : null;
         _capacity = capacity;
-        _ring = pooled ? ArrayPool<byte>.Shared.Rent(capacity) : new byte[capacity];
+        _ring = _pool?.Rent(capacity) ?? new byte[capacity];
     }
 
     public int Capacity => _capacity;
@@ -64,9 +65,9 @@ internal sealed class TcpSendBuffer
     /// <summary>Gives a pooled ring back; the buffer must not be used afterwards.</summary>
     public void Release()
     {
-        if (_pooled && _ring.Length > 0)
+        if (_pool is not null && _ring.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_ring);
+            _pool.Return(_ring);
         }
         _ring = [];
         _capacity = 0;

@@ -42,6 +42,8 @@ internal sealed class TcpSettings
     public TcpCongestionControl CongestionControl { get; init; } = TcpCongestionControl.Cubic;
     /// <summary>Offer and use selective acknowledgments (RFC 2018) with SACK-based loss recovery (RFC 6675).</summary>
     public bool Sack { get; init; } = true;
+    /// <summary>Continuations run on the polling thread even on a threaded stack (<see cref="TcpOptions.InlineContinuations"/>).</summary>
+    public bool InlineContinuations { get; init; }
 
     /// <summary>The app's choices (<see cref="TcpOptions"/>) over the defaults.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
@@ -60,6 +62,7 @@ internal sealed class TcpSettings
             KeepAliveInterval = Duration.FromMicroseconds((long)(options.KeepAliveInterval.TotalMilliseconds * 1000)),
             KeepAliveProbes = options.KeepAliveProbes,
             CongestionControl = options.CongestionControl,
+            InlineContinuations = options.InlineContinuations,
         };
     }
 }

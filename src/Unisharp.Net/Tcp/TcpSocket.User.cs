@@ -15,6 +15,7 @@ internal sealed partial class TcpSocket
         if (_rx is not null && _rx.Readable > 0 && !destination.IsEmpty)
         {
             int n = _rx.Read(destination);
+            _layer.Touch(this);
             // RFC 9293 §3.8.6.2.2 (receiver SWS avoidance), as Linux does it: announce the window once it is at
             // least twice what the peer still believes it has, and by a segment at least.
             int believed = Math.Max(0, _advertisedRight - _rcvNxt);
@@ -51,7 +52,12 @@ internal sealed partial class TcpSocket
         {
             throw new NetworkException(NetworkError.Closed, $"the connection {Local} -> {Remote} is closed for sending");
         }
-        return _tx?.Write(data) ?? 0;
+        int written = _tx?.Write(data) ?? 0;
+        if (written > 0)
+        {
+            _layer.Touch(this);
+        }
+        return written;
     }
 
     /// <summary>RFC 9293 §3.10.4 CLOSE: a FIN after the queued data; reading goes on.</summary>
@@ -61,6 +67,7 @@ internal sealed partial class TcpSocket
         {
             return;
         }
+        _layer.Touch(this);
         switch (State)
         {
             case TcpState.SynSent:
@@ -90,6 +97,7 @@ internal sealed partial class TcpSocket
         if (!IsCloseDone)
         {
             _lingerAt = Instant.Min(_lingerAt, deadline);
+            _layer.Touch(this);
         }
     }
 
@@ -106,6 +114,7 @@ internal sealed partial class TcpSocket
         {
             return;
         }
+        _layer.Touch(this);
         if (State is TcpState.SynSent or TcpState.TimeWait)
         {
             Terminate(NetworkError.Closed);

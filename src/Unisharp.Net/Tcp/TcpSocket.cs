@@ -141,6 +141,12 @@ internal sealed partial class TcpSocket
     /// <summary>Queued for the layer's notification pass.</summary>
     internal bool NotifyQueued { get; set; }
 
+    /// <summary>Queued for the layer's next poll (touched since the last).</summary>
+    internal bool PollQueued { get; set; }
+
+    /// <summary>The deadline the layer filed this connection under; <see cref="Instant.Never"/> when none.</summary>
+    internal Instant ScheduledAt { get; set; } = Instant.Never;
+
     /// <summary>Disables Nagle's algorithm (RFC 896): small writes go out at once.</summary>
     public bool NoDelay { get; set; }
 

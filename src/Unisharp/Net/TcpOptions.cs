@@ -42,6 +42,14 @@ public sealed record TcpOptions
     /// <summary>How the congestion window grows (our stack only). Default CUBIC.</summary>
     public TcpCongestionControl CongestionControl { get; init; } = TcpCongestionControl.Cubic;
 
+    /// <summary>
+    /// Our stack only: TCP calls that had to wait (accept, connect, read, write, close) resume on the stack's I/O thread
+    /// instead of the thread pool, as in a single-threaded unikernel: no thread hop per request, and an answer written
+    /// there goes out in the same poll. The price: code that runs after such an await must not block (no synchronous
+    /// waits, no long computation, no blocking I/O) until its next await, or the whole stack stalls. Default off.
+    /// </summary>
+    public bool InlineContinuations { get; init; }
+
     /// <exception cref="ArgumentOutOfRangeException">A buffer under 4 KiB or over 64 MiB (a maximum under the receive buffer), or a keep-alive value out of range.</exception>
     public void Validate()
     {

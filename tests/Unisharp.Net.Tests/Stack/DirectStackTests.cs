@@ -9,8 +9,9 @@ public class DirectStackTests
     private static readonly MacAddress s_macA = MacAddress.Parse("02:00:00:00:03:0a");
     private static readonly MacAddress s_macB = MacAddress.Parse("02:00:00:00:03:0b");
 
-    private static StackOptions Options(INetworkDevice device, string? cidr, ulong seed) => new()
+    private static StackOptions Options(INetworkDevice device, string? cidr, ulong seed, TcpOptions? tcp = null) => new()
     {
+        Tcp = tcp,
         Device = device,
         Clock = new SystemClock(),
         Entropy = new SeededEntropy(seed),
@@ -108,5 +109,36 @@ public class DirectStackTests
         await using var stack = DirectStack.Start(Options(deviceA, "198.18.0.1/24", 8));
 
         Assert.Throws<InvalidOperationException>(() => stack.Poll(Instant.Zero));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ReadAsync_InlineContinuations_ResumesOnTheIoThreadOnlyWhenAsked(bool inline)
+    {
+        var (deviceA, deviceB) = PipeDevice.CreatePair(s_macA, s_macB);
+        await using var a = DirectStack.Start(Options(deviceA, "198.18.0.1/24", 9));
+        await using var b = DirectStack.Start(Options(deviceB, "198.18.0.2/24", 10, new TcpOptions { InlineContinuations = inline }));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await using var listener = b.Tcp.Listen(80);
+        var reading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var serving = Task.Run(async () =>
+        {
+            await using var connection = await listener.AcceptAsync(timeout.Token).ConfigureAwait(false);
+            byte[] buffer = new byte[16];
+            // Nothing has been sent yet, so the read waits and resumes wherever the stack completes it.
+            var read = connection.ReadAsync(buffer, timeout.Token);
+            reading.SetResult();
+            int n = await read.ConfigureAwait(false);
+            return (n, Thread.CurrentThread.Name);
+        });
+        await using var client = await a.Tcp.ConnectAsync(new Ipv4Endpoint(b.Address, 80), timeout.Token);
+        await reading.Task.WaitAsync(timeout.Token);
+        await client.WriteAsync("hi"u8.ToArray(), timeout.Token);
+        var (count, thread) = await serving.WaitAsync(timeout.Token);
+
+        Assert.Equal(2, count);
+        Assert.Equal(inline, thread?.StartsWith("unisharp-net-", StringComparison.Ordinal) == true);
     }
 }
