@@ -110,7 +110,7 @@ internal sealed partial class TcpSocket
                 Retransmissions++;
                 _layer.Stats.Retransmissions++;
             }
-            else if (!_rttTiming && !_tsEnabled && length > 0)
+            else if (!_rttTiming && length > 0)
             {
                 _rttTiming = true;
                 _rttSeq = _sndNxt;

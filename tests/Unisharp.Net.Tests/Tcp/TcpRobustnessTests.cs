@@ -322,8 +322,8 @@ public class TcpRobustnessTests(ITestOutputHelper output)
 
             Assert.True(data.AsSpan().SequenceEqual(received), "the bytes differ");
             // Before RACK's reordering timer and repeated probes: 159-167 s, 299-339 timeouts, and a longest stall of
-            // 3.4-6.2 s (timeouts in a row: a retransmission or its ACK lost again at 10% each way); after: 64-68 s,
-            // 1-4 timeouts, a longest stall of about 200 ms.
+            // 3.4-6.2 s (timeouts in a row: a retransmission or its ACK lost again at 10% each way); after: 57-59 s,
+            // 1-3 timeouts, a longest stall of 174-206 ms.
             Assert.True(seconds < 100, $"{seconds:F1} s of virtual time");
             Assert.True(longest <= Duration.FromMilliseconds(400), $"the transfer stalled for {longest.Microseconds / 1000} ms (two RTOs: 400 ms)");
         });
