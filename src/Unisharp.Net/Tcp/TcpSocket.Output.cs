@@ -11,7 +11,7 @@ internal sealed partial class TcpSocket
         {
             return Instant.Never;
         }
-        if (_rstPending || _ackNow || _retransmitNow || SynDue || NextSegmentLength(out bool fin) > 0 || fin || SackHoleDue)
+        if (_rstPending || _ackNow || _retransmitNow || SynDue || NextSegmentLength(out bool fin) > 0 || fin || SackHoleDue || PersistDue)
         {
             return now;
         }
@@ -21,6 +21,13 @@ internal sealed partial class TcpSocket
     }
 
     private bool SynDue => State is TcpState.SynSent or TcpState.SynReceived && _sndNxt == _iss;
+
+    /// <summary>
+    /// Data waits with nothing in flight and the persist timer is not armed: Poll arms it. Without this a zero window
+    /// that came on an ACK while nothing else was due left no timer at all, and a lost window update stalled the
+    /// connection for good (seen in the simulator: an echo at 10% loss both ways, its client's window closed).
+    /// </summary>
+    private bool PersistDue => _persistAt == Instant.Never && UnsentLength > 0 && _sndNxt == _sndMax && _sndUna == _sndNxt;
 
     /// <summary>Only an idle connection probes: with data outstanding the retransmission timer watches the peer.</summary>
     private Instant KeepAliveAt =>
@@ -141,7 +148,7 @@ internal sealed partial class TcpSocket
             else if (now >= _persistAt)
             {
                 _persistAt = Instant.Never;
-                int usable = Math.Min(Math.Min(_sndWnd, _cwnd), Math.Min(UnsentLength, _smss));
+                int usable = Math.Min(Math.Min(_sndWnd, _cwnd), Math.Min(UnsentLength, SegmentRoom));
                 if (usable > 0)
                 {
                     // The override timeout: send what the small window takes.
@@ -170,6 +177,25 @@ internal sealed partial class TcpSocket
         if (!sent && _ackNow)
         {
             SendSegment(sink, _sndNxt, 0, TcpFlags.Ack, now);
+        }
+    }
+
+    /// <summary>
+    /// The most data one MTU-sized segment carries now: SMSS less the SACK blocks that go with it (RFC 6691: options
+    /// come off the MSS). A full SMSS segment with SACK blocks was 12-28 bytes over the MTU and went out as IP fragments,
+    /// which our receiver does not reassemble: with data both ways under loss, a retransmission never arrived.
+    /// </summary>
+    private int SegmentRoom
+    {
+        get
+        {
+            int blocks = _sackEnabled && _rx is not null ? Math.Min(_rx.RangeCount, _tsEnabled ? 3 : 4) : 0;
+            if (blocks == 0)
+            {
+                return _smss;
+            }
+            // Two NOPs, kind, length and 8 bytes a block (as TcpRepr emits them).
+            return _smss - (4 + 8 * blocks);
         }
     }
 
@@ -231,13 +257,15 @@ internal sealed partial class TcpSocket
             // RFC 6675 §5 (C): new data goes out only while the pipe, not the flight, is under cwnd.
             usable = Math.Max(0, Math.Min(_sndWnd - inFlight, _cwnd - Pipe()));
         }
-        int length = Math.Min(Math.Min(unsent, usable), _maxSegment);
+        // Without segmentation offload a segment must fit the MTU with the SACK blocks it carries.
+        int mss = _maxSegment > _smss ? _smss : SegmentRoom;
+        int length = Math.Min(Math.Min(unsent, usable), _maxSegment > _smss ? _maxSegment : mss);
         if (length > _smss && length < unsent)
         {
             // A large segment for the device to cut: whole segments only, the rest waits for more room or data.
             length -= length % _smss;
         }
-        if (length < unsent && length < _smss)
+        if (length < unsent && length < mss)
         {
             // Only part of a segment fits: wait unless the peer's window is at least half open (SWS avoidance).
             if (length < _maxSndWnd / 2 || inFlight > 0)
@@ -245,7 +273,7 @@ internal sealed partial class TcpSocket
                 length = 0;
             }
         }
-        else if (length > 0 && length < _smss && inFlight > 0 && !NoDelay && !_finQueued)
+        else if (length > 0 && length < mss && inFlight > 0 && !NoDelay && !_finQueued)
         {
             // Nagle: one small segment in flight at a time.
             length = 0;

@@ -148,7 +148,7 @@ internal sealed partial class TcpSocket
         if (_retransmitNow)
         {
             _retransmitNow = false;
-            int length = Math.Min(_smss, DataLength(_sndUna, _sndMax));
+            int length = Math.Min(SegmentRoom, DataLength(_sndUna, _sndMax));
             if (length > 0 || (_finQueued && _sndMax == _finSeq + 1))
             {
                 bool fin = _finQueued && _sndUna + length == _finSeq && _sndMax == _finSeq + 1;
@@ -167,7 +167,7 @@ internal sealed partial class TcpSocket
             var lostEnd = LostEnd;
             while (pipe < _cwnd && _scoreboard.NextHole(from, lostEnd, out var start, out int hole))
             {
-                int length = Math.Min(hole, _smss);
+                int length = Math.Min(hole, SegmentRoom);
                 Retransmit(sink, start, length, TcpFlags.Ack, now);
                 sent = true;
                 _highRxt = start + length;
@@ -453,7 +453,7 @@ internal sealed partial class TcpSocket
         }
         int unsent = UnsentLength;
         int room = _sndWnd - (_sndNxt - _sndUna);
-        int length = Math.Min(Math.Min(unsent, _smss), room);
+        int length = Math.Min(Math.Min(unsent, SegmentRoom), room);
         bool finInFlight = _finQueued && _sndMax == _finSeq + 1;
         if (length > 0 && !finInFlight)
         {
@@ -464,7 +464,7 @@ internal sealed partial class TcpSocket
         }
         else
         {
-            length = Math.Min(_smss, DataLength(_sndUna, _sndMax));
+            length = Math.Min(SegmentRoom, DataLength(_sndUna, _sndMax));
             var dataEnd = finInFlight ? _finSeq : _sndMax;
             Retransmissions++;
             _layer.Stats.Retransmissions++;
@@ -502,6 +502,9 @@ internal sealed partial class TcpSocket
             return;
         }
         _rttTiming = false;
+        // RFC 6298 §5.5: the timer runs on, backed off, even when the window lets nothing out now (a zero window
+        // after a go-back-N timeout left no timer at all: seen in the simulator as a connection stalled for good).
+        _rtxAt = now + Rto;
         if (syn)
         {
             _sndNxt = _iss;
