@@ -259,23 +259,7 @@ internal sealed partial class TcpSocket
         int acked = ack - _sndUna;
         int window = seg.WindowLength << _sndShift;
         int sackedBefore = _scoreboard.SackedBytes;
-        if (_sackEnabled)
-        {
-            for (int i = 0; i < seg.SackBlocks.Count; i++)
-            {
-                var (left, right) = seg.SackBlocks[i];
-                // RFC 2018 §4 / RFC 6675: only blocks inside what we sent and above the cumulative ACK count.
-                if (_finQueued && right > _finSeq)
-                {
-                    // Only data is SACKed; a block that claims our FIN is cut back to the data.
-                    right = _finSeq;
-                }
-                if (left >= ack && right <= _sndMax && left < right)
-                {
-                    _scoreboard.Add(left, right);
-                }
-            }
-        }
+        TakeSackBlocks(seg);
         if (acked > 0)
         {
             int dataAcked = acked;
@@ -293,8 +277,9 @@ internal sealed partial class TcpSocket
                 _sndNxt = _sndUna;
             }
             _retries = 0;
+            _probes = 0;
             OnNewAck(acked, flightBefore, now);
-            _rtxAt = _sndUna == _sndMax ? Instant.Never : now + _rto;
+            _rtxAt = _sndUna == _sndMax ? Instant.Never : now + Rto;
             ArmProbe(now);
             _persistAt = Instant.Never;
             _persistBackoff = Duration.Zero;
@@ -307,19 +292,7 @@ internal sealed partial class TcpSocket
             // or payload says.
             OnDuplicateAck();
         }
-        // RFC 6675 §5: enough SACKed above SND.UNA means it is lost, without waiting for three duplicates.
-        if (_sackEnabled && !_inRecovery && MayEnterRecovery && _scoreboard.SackedAbove(_sndUna) > 2 * _smss)
-        {
-            EnterRecovery();
-        }
-        else if (_sackEnabled && _inRecovery && _highRxt > _sndUna && _scoreboard.SackedAbove(_rxtRoundMark) > 2 * _smss)
-        {
-            // Data sent after our retransmissions is SACKed well past them and a hole below HighRxt is still open:
-            // that retransmission was lost too. Resend the holes again now instead of waiting for the timer.
-            _highRxt = _sndUna;
-            _rxtRoundMark = _sndMax;
-            LostRetransmissions++;
-        }
+        DetectLosses(now);
         // RFC 9293 §3.10.7.4: take the window from the newest segment only.
         if (_sndWl1 < seg.SequenceNumber || (_sndWl1 == seg.SequenceNumber && _sndWl2 <= ack))
         {
@@ -332,45 +305,6 @@ internal sealed partial class TcpSocket
             _sndWl1 = seg.SequenceNumber;
             _sndWl2 = ack;
         }
-    }
-
-    /// <summary>RFC 7323 §4.1 with timestamps; otherwise one timed segment at a time with Karn's rule (RFC 6298 §3).</summary>
-    private void TakeRttSample(in TcpRepr seg, Instant now)
-    {
-        long sample = -1;
-        // Karn's rule for timestamps too while the timer has fired: the receiver echoes TS.Recent, which a duplicate of
-        // a retransmission does not move, so an ACK lost on the way back turns into a sample of seconds (seen at 10%
-        // loss: a 2.8 s sample, then a 9.5 s RTO and a 22 s stall). The backed-off RTO stays until a clean sample.
-        if (_tsEnabled && seg.Timestamp is { Echo: not 0 } ts && _retries == 0)
-        {
-            sample = unchecked((int)(TimestampNow(now) - ts.Echo)) * 1000L;
-        }
-        else if (_rttTiming && seg.AckNumber > _rttSeq)
-        {
-            sample = (now - _rttStart).Microseconds;
-        }
-        if (_rttTiming && seg.AckNumber > _rttSeq)
-        {
-            _rttTiming = false;
-        }
-        if (sample < 0)
-        {
-            return;
-        }
-        // RFC 6298 §2.2 and §2.3 (alpha 1/8, beta 1/4, K 4), with a clock granularity of 1 ms.
-        if (!_hasRtt)
-        {
-            _srtt = sample;
-            _rttvar = sample / 2;
-            _hasRtt = true;
-        }
-        else
-        {
-            _rttvar = (3 * _rttvar + Math.Abs(_srtt - sample)) / 4;
-            _srtt = (7 * _srtt + sample) / 8;
-        }
-        var rto = Duration.FromMicroseconds(_srtt + Math.Max(1000, 4 * _rttvar));
-        _rto = Duration.Min(Duration.Max(rto, s_minRto), s_maxRto);
     }
 
     /// <summary>RFC 5681 §3.1 slow start and congestion avoidance; RFC 6582 §3.2 steps 3-5 inside recovery.</summary>
@@ -435,61 +369,6 @@ internal sealed partial class TcpSocket
         }
         // Do not let the window grow past what could ever be in flight.
         _cwnd = Math.Min(_cwnd, Math.Max(flightBefore, _settings.SendBufferSize) + 4 * _smss);
-    }
-
-    /// <summary>RFC 5681 §3.2 and RFC 6582 §3.2 steps 1-2: three duplicates start fast retransmit.</summary>
-    private void OnDuplicateAck()
-    {
-        _dupAcks++;
-        if (_inRecovery)
-        {
-            // NewReno inflates the window per duplicate; with SACK the pipe estimate does that job.
-            if (!_sackEnabled)
-            {
-                _cwnd += _smss;
-            }
-            return;
-        }
-        if (_dupAcks >= 3 && MayEnterRecovery)
-        {
-            EnterRecovery();
-        }
-    }
-
-    /// <summary>
-    /// RFC 6582 §3.2 step 2: without SACK, only duplicates of an ACK beyond the last recovery point start another;
-    /// with SACK (RFC 6675 §5) the end of the last recovery is enough: the segment at its point can be lost too.
-    /// </summary>
-    private bool MayEnterRecovery => _sackEnabled ? _sndUna >= _recover : _sndUna - 1 >= _recover;
-
-    private void EnterRecovery()
-    {
-        int flight = _sndMax - _sndUna;
-        _ssthresh = SsthreshAfterLoss(flight);
-        _recover = _sndMax;
-        _inRecovery = true;
-        _rtoRecovery = false;
-        _rxtRoundMark = _sndMax;
-        FastRetransmits++;
-        _layer.Stats.FastRecoveries++;
-        if (_sackEnabled)
-        {
-            // RFC 6675 §5 step (4): cwnd = ssthresh, HighRxt starts at SND.UNA; the pipe loop resends the holes.
-            _cwnd = _ssthresh;
-            _highRxt = _sndUna;
-            SackRecoveries++;
-            _layer.Stats.SackRecoveries++;
-            if (!_scoreboard.NextHole(_sndUna, out _, out _))
-            {
-                // Three duplicates without SACK blocks: resend the first segment as NewReno would.
-                _retransmitNow = true;
-            }
-        }
-        else
-        {
-            _cwnd = _ssthresh + 3 * _smss;
-            _retransmitNow = true;
-        }
     }
 
     private void ProcessText(in TcpRepr seg, ReadOnlySpan<byte> payload, Instant now)
@@ -625,6 +504,7 @@ internal sealed partial class TcpSocket
         _ackAt = Instant.Never;
         _stateTimerAt = Instant.Never;
         _probeAt = Instant.Never;
+        _reorderAt = Instant.Never;
         _ackNow = false;
         _retransmitNow = false;
         Notify();

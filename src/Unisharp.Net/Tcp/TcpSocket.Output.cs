@@ -11,43 +11,23 @@ internal sealed partial class TcpSocket
         {
             return Instant.Never;
         }
-        if (_rstPending || _ackNow || _retransmitNow || SynDue || NextSegmentLength(out bool fin) > 0 || fin || SackHoleDue)
+        if (_rstPending || _ackNow || _retransmitNow || SynDue || NextSegmentLength(out bool fin) > 0 || fin || SackHoleDue || PersistDue)
         {
             return now;
         }
-        var at = Instant.Min(Instant.Min(_rtxAt, _ackAt), Instant.Min(_persistAt, _stateTimerAt));
-        at = Instant.Min(at, Instant.Min(_probeAt, IsCloseDone ? Instant.Never : _lingerAt));
+        var at = Instant.Min(Instant.Min(RetransmissionTimerAt, _ackAt), Instant.Min(_persistAt, _stateTimerAt));
+        at = Instant.Min(at, IsCloseDone ? Instant.Never : _lingerAt);
         return Instant.Min(at, KeepAliveAt);
     }
 
-    /// <summary>In SACK recovery with room in the pipe and a hole left to resend.</summary>
-    private bool SackHoleDue =>
-        _inRecovery && _sackEnabled && Pipe() < _cwnd && _scoreboard.NextHole(SeqNum.Max(_highRxt, _sndUna), LostEnd, out _, out _);
-
-    /// <summary>Where the bytes taken as lost end: the highest SACKed byte, or after a timeout all that was sent then.</summary>
-    private SeqNum LostEnd
-    {
-        get
-        {
-            var high = _scoreboard.HighSacked(_sndUna);
-            return _rtoRecovery ? SeqNum.Max(high, SeqNum.Max(_lostMark, _sndUna)) : high;
-        }
-    }
+    private bool SynDue => State is TcpState.SynSent or TcpState.SynReceived && _sndNxt == _iss;
 
     /// <summary>
-    /// RFC 6675 §4 SetPipe, simplified: bytes in flight, less those SACKed, less the holes below the highest SACK
-    /// (taken as lost), plus the holes already resent in this recovery.
+    /// Data waits with nothing in flight and the persist timer is not armed: Poll arms it. Without this a zero window
+    /// that came on an ACK while nothing else was due left no timer at all, and a lost window update stalled the
+    /// connection for good (seen in the simulator: an echo at 10% loss both ways, its client's window closed).
     /// </summary>
-    private int Pipe()
-    {
-        int flight = _sndMax - _sndUna;
-        var high = LostEnd;
-        int lost = _scoreboard.HoleBytes(_sndUna, high);
-        int resent = _scoreboard.HoleBytes(_sndUna, SeqNum.Min(SeqNum.Max(_highRxt, _sndUna), high));
-        return Math.Max(0, flight - _scoreboard.SackedBytes - lost + resent);
-    }
-
-    private bool SynDue => State is TcpState.SynSent or TcpState.SynReceived && _sndNxt == _iss;
+    private bool PersistDue => _persistAt == Instant.Never && UnsentLength > 0 && _sndNxt == _sndMax && _sndUna == _sndNxt;
 
     /// <summary>Only an idle connection probes: with data outstanding the retransmission timer watches the peer.</summary>
     private Instant KeepAliveAt =>
@@ -85,17 +65,9 @@ internal sealed partial class TcpSocket
             Terminate(null);
             return;
         }
-        if (now >= _probeAt && now < _rtxAt)
+        if (!RunRetransmissionTimers(sink, now))
         {
-            SendProbe(sink, now);
-        }
-        if (now >= _rtxAt)
-        {
-            OnRetransmissionTimeout(now);
-            if (State == TcpState.Closed)
-            {
-                return;
-            }
+            return;
         }
         if (now >= _ackAt)
         {
@@ -127,54 +99,7 @@ internal sealed partial class TcpSocket
             _ackNow = false;
             return;
         }
-        bool sent = false;
-        if (_retransmitNow)
-        {
-            _retransmitNow = false;
-            int length = Math.Min(_smss, DataLength(_sndUna, _sndMax));
-            if (length > 0 || (_finQueued && _sndMax == _finSeq + 1))
-            {
-                bool fin = _finQueued && _sndUna + length == _finSeq && _sndMax == _finSeq + 1;
-                _rttTiming = false;
-                Retransmissions++;
-                _layer.Stats.Retransmissions++;
-                SendSegment(sink, _sndUna, length, TcpFlags.Ack | (fin ? TcpFlags.Fin : 0), now);
-                sent = true;
-                if (_rtxAt == Instant.Never)
-                {
-                    _rtxAt = now + _rto;
-                }
-                if (_inRecovery)
-                {
-                    ArmProbe(now);
-                }
-            }
-        }
-        if (_inRecovery && _sackEnabled)
-        {
-            // RFC 6675 §5 step (C): while the pipe has room, resend the next hole (NextSeg rule 1).
-            int pipe = Pipe();
-            var from = SeqNum.Max(_highRxt, _sndUna);
-            var lostEnd = LostEnd;
-            while (pipe < _cwnd && _scoreboard.NextHole(from, lostEnd, out var start, out int hole))
-            {
-                int length = Math.Min(hole, _smss);
-                _rttTiming = false;
-                Retransmissions++;
-                _layer.Stats.Retransmissions++;
-                SendSegment(sink, start, length, TcpFlags.Ack, now);
-                sent = true;
-                _highRxt = start + length;
-                from = _highRxt;
-                pipe += length;
-                if (_rtxAt == Instant.Never)
-                {
-                    _rtxAt = now + _rto;
-                }
-                // Two round trips from the newest retransmission until it counts as lost.
-                ArmProbe(now);
-            }
-        }
+        bool sent = SendRetransmissions(sink, now);
         while (true)
         {
             int length = NextSegmentLength(out bool fin);
@@ -192,7 +117,7 @@ internal sealed partial class TcpSocket
                 Retransmissions++;
                 _layer.Stats.Retransmissions++;
             }
-            else if (!_rttTiming && !_tsEnabled && length > 0)
+            else if (!_rttTiming && length > 0)
             {
                 _rttTiming = true;
                 _rttSeq = _sndNxt;
@@ -204,7 +129,7 @@ internal sealed partial class TcpSocket
             _sndMax = SeqNum.Max(_sndMax, _sndNxt);
             if (_rtxAt == Instant.Never)
             {
-                _rtxAt = now + _rto;
+                _rtxAt = now + Rto;
             }
             if (_probeAt == Instant.Never)
             {
@@ -217,13 +142,13 @@ internal sealed partial class TcpSocket
         {
             if (_persistAt == Instant.Never)
             {
-                _persistBackoff = _persistBackoff == Duration.Zero ? _rto : Duration.Min(_persistBackoff * 2, s_maxRto);
+                _persistBackoff = _persistBackoff == Duration.Zero ? Rto : Duration.Min(_persistBackoff * 2, s_maxRto);
                 _persistAt = now + _persistBackoff;
             }
             else if (now >= _persistAt)
             {
                 _persistAt = Instant.Never;
-                int usable = Math.Min(Math.Min(_sndWnd, _cwnd), Math.Min(UnsentLength, _smss));
+                int usable = Math.Min(Math.Min(_sndWnd, _cwnd), Math.Min(UnsentLength, SegmentRoom));
                 if (usable > 0)
                 {
                     // The override timeout: send what the small window takes.
@@ -231,7 +156,7 @@ internal sealed partial class TcpSocket
                     SendSegment(sink, _sndNxt, usable, TcpFlags.Ack | TcpFlags.Psh | (fin ? TcpFlags.Fin : 0), now);
                     _sndNxt += usable + (fin ? 1 : 0);
                     _sndMax = SeqNum.Max(_sndMax, _sndNxt);
-                    _rtxAt = now + _rto;
+                    _rtxAt = now + Rto;
                 }
                 else
                 {
@@ -252,6 +177,25 @@ internal sealed partial class TcpSocket
         if (!sent && _ackNow)
         {
             SendSegment(sink, _sndNxt, 0, TcpFlags.Ack, now);
+        }
+    }
+
+    /// <summary>
+    /// The most data one MTU-sized segment carries now: SMSS less the SACK blocks that go with it (RFC 6691: options
+    /// come off the MSS). A full SMSS segment with SACK blocks was 12-28 bytes over the MTU and went out as IP fragments,
+    /// which our receiver does not reassemble: with data both ways under loss, a retransmission never arrived.
+    /// </summary>
+    private int SegmentRoom
+    {
+        get
+        {
+            int blocks = _sackEnabled && _rx is not null ? Math.Min(_rx.RangeCount, _tsEnabled ? 3 : 4) : 0;
+            if (blocks == 0)
+            {
+                return _smss;
+            }
+            // Two NOPs, kind, length and 8 bytes a block (as TcpRepr emits them).
+            return _smss - (4 + 8 * blocks);
         }
     }
 
@@ -313,13 +257,15 @@ internal sealed partial class TcpSocket
             // RFC 6675 §5 (C): new data goes out only while the pipe, not the flight, is under cwnd.
             usable = Math.Max(0, Math.Min(_sndWnd - inFlight, _cwnd - Pipe()));
         }
-        int length = Math.Min(Math.Min(unsent, usable), _maxSegment);
+        // Without segmentation offload a segment must fit the MTU with the SACK blocks it carries.
+        int mss = _maxSegment > _smss ? _smss : SegmentRoom;
+        int length = Math.Min(Math.Min(unsent, usable), _maxSegment > _smss ? _maxSegment : mss);
         if (length > _smss && length < unsent)
         {
             // A large segment for the device to cut: whole segments only, the rest waits for more room or data.
             length -= length % _smss;
         }
-        if (length < unsent && length < _smss)
+        if (length < unsent && length < mss)
         {
             // Only part of a segment fits: wait unless the peer's window is at least half open (SWS avoidance).
             if (length < _maxSndWnd / 2 || inFlight > 0)
@@ -327,7 +273,7 @@ internal sealed partial class TcpSocket
                 length = 0;
             }
         }
-        else if (length > 0 && length < _smss && inFlight > 0 && !NoDelay && !_finQueued)
+        else if (length > 0 && length < mss && inFlight > 0 && !NoDelay && !_finQueued)
         {
             // Nagle: one small segment in flight at a time.
             length = 0;
@@ -357,7 +303,7 @@ internal sealed partial class TcpSocket
             _rttSeq = _iss;
             _rttStart = now;
         }
-        _rtxAt = now + _rto;
+        _rtxAt = now + Rto;
     }
 
     private void SendSegment(ITcpSegmentSink sink, SeqNum seq, int length, TcpFlags flags, Instant now)
@@ -447,141 +393,5 @@ internal sealed partial class TcpSocket
             var (start, end) = _rx.Range(index);
             return to.Add(_rcvNxt + start, _rcvNxt + end);
         }
-    }
-
-    /// <summary>
-    /// RFC 8985 §7.2: with data in flight outside recovery, a probe goes out two round trips after the last
-    /// send or ACK, so a loss at the tail of a small window is found by SACK recovery instead of the timer. In
-    /// recovery with retransmissions out, the same timer takes them as lost when the ACK does not pass them (with
-    /// SACK the holes from SND.UNA, without it SND.UNA's segment, as NewReno would on a partial ACK). None
-    /// after a timeout until new data is acknowledged: the backed-off timer alone paces the retries then.
-    /// </summary>
-    private void ArmProbe(Instant now)
-    {
-        _probeAt = Instant.Never;
-        if ((_inRecovery && _sackEnabled && _highRxt <= _sndUna) || _retries > 0 || _sndMax == _sndUna || _sndNxt != _sndMax || !_hasRtt
-            || State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck))
-        {
-            return;
-        }
-        var pto = Duration.Max(Duration.FromMicroseconds(2 * _srtt), s_minProbe);
-        if (_sndMax - _sndUna <= _smss)
-        {
-            // One segment out: the peer may hold its ACK for the delayed ACK timer (RFC 8985 §7.2, WCDelAckT).
-            pto += s_worstDelayedAck;
-        }
-        var at = now + pto;
-        if (at < _rtxAt)
-        {
-            _probeAt = at;
-        }
-    }
-
-    /// <summary>RFC 8985 §7.3: one new segment when the windows allow, else the last one sent again.</summary>
-    private void SendProbe(ITcpSegmentSink sink, Instant now)
-    {
-        _probeAt = Instant.Never;
-        if (_inRecovery)
-        {
-            if (!_sackEnabled)
-            {
-                // NewReno: no partial ACK two round trips after resending SND.UNA: that copy was lost too.
-                _retransmitNow = true;
-                LostRetransmissions++;
-            }
-            else if (_highRxt > _sndUna)
-            {
-                // Two round trips without the cumulative ACK moving past our retransmissions: take them as lost
-                // too and let the recovery loop resend the holes (RFC 8985's reordering timer, by round trips).
-                _highRxt = _sndUna;
-                _rxtRoundMark = _sndMax;
-                LostRetransmissions++;
-            }
-            return;
-        }
-        if (_sndMax == _sndUna || _sndNxt != _sndMax)
-        {
-            return;
-        }
-        int unsent = UnsentLength;
-        int room = _sndWnd - (_sndNxt - _sndUna);
-        int length = Math.Min(Math.Min(unsent, _smss), room);
-        bool finInFlight = _finQueued && _sndMax == _finSeq + 1;
-        if (length > 0 && !finInFlight)
-        {
-            bool fin = _finQueued && length == unsent && _sndNxt + length == _finSeq;
-            SendSegment(sink, _sndNxt, length, TcpFlags.Ack | TcpFlags.Psh | (fin ? TcpFlags.Fin : 0), now);
-            _sndNxt += length + (fin ? 1 : 0);
-            _sndMax = SeqNum.Max(_sndMax, _sndNxt);
-        }
-        else
-        {
-            length = Math.Min(_smss, DataLength(_sndUna, _sndMax));
-            var dataEnd = finInFlight ? _finSeq : _sndMax;
-            Retransmissions++;
-            _layer.Stats.Retransmissions++;
-            SendSegment(sink, dataEnd - length, length, TcpFlags.Ack | (finInFlight ? TcpFlags.Fin : 0), now);
-        }
-        _rttTiming = false;
-        TailLossProbes++;
-        _layer.Stats.TailLossProbes++;
-        _rtxAt = now + _rto;
-    }
-
-    /// <summary>RFC 6298 §5.4-5.6: resend the oldest segment, back off; RFC 5681 §3.1: collapse the window.</summary>
-    private void OnRetransmissionTimeout(Instant now)
-    {
-        _rtxAt = Instant.Never;
-        _probeAt = Instant.Never;
-        if (_sndUna == _sndMax && !SynDue && State is not (TcpState.SynSent or TcpState.SynReceived))
-        {
-            return;
-        }
-        _retries++;
-        Timeouts++;
-        _layer.Stats.Timeouts++;
-        bool syn = State is TcpState.SynSent or TcpState.SynReceived;
-        if (_retries > (syn ? _settings.MaxSynRetransmissions : _settings.MaxRetransmissions))
-        {
-            Terminate(NetworkError.TimedOut);
-            return;
-        }
-        _rto = Duration.Min(_rto * 2, s_maxRto);
-        _rttTiming = false;
-        if (syn)
-        {
-            _sndNxt = _iss;
-            return;
-        }
-        int flight = _sndMax - _sndUna;
-        if (_retries == 1)
-        {
-            // RFC 5681 §3.1: a timeout of a retransmission does not halve the window again.
-            _ssthresh = SsthreshAfterLoss(flight);
-        }
-        _cwnd = _smss;
-        _dupAcks = 0;
-        bool finInFlight = _finQueued && _sndMax == _finSeq + 1;
-        if (_sackEnabled && _retries == 1 && !finInFlight)
-        {
-            // Keep what the peer SACKed and resend only the rest, from SND.UNA, in slow start (as Linux's loss state
-            // does); a second timeout in a row forgets the scoreboard (the peer may have reneged, RFC 6675 §5.1).
-            _inRecovery = true;
-            _rtoRecovery = true;
-            _recover = _sndMax;
-            _lostMark = _sndMax;
-            _highRxt = _sndUna;
-            _rxtRoundMark = _sndMax;
-            return;
-        }
-        _inRecovery = false;
-        _rtoRecovery = false;
-        // RFC 6582 §3.2 step 7 (after a timeout): no fast retransmit for what was sent before it.
-        _recover = _sndMax;
-        // Go back N: everything from SND.UNA is sent again as the window opens. RFC 6675 §5.1 lets the SACK
-        // information go; the peer will report it again.
-        _scoreboard.Clear();
-        _highRxt = _sndUna;
-        _sndNxt = _sndUna;
     }
 }

@@ -9,14 +9,6 @@ namespace Unisharp.Net.Tcp;
 /// </summary>
 internal sealed partial class TcpSocket
 {
-    /// <summary>RFC 6298 §2.1: before any RTT sample the RTO is one second.</summary>
-    private static readonly Duration s_initialRto = Duration.FromSeconds(1);
-    /// <summary>RFC 6298 §2.4 asks for a one-second floor; like Linux we use 200 ms, which RFC 6298 allows a host to choose.</summary>
-    private static readonly Duration s_minRto = Duration.FromMilliseconds(200);
-    private static readonly Duration s_minProbe = Duration.FromMilliseconds(10);
-    private static readonly Duration s_worstDelayedAck = Duration.FromMilliseconds(200);
-    private static readonly Duration s_maxRto = Duration.FromSeconds(60);
-
     private readonly TcpLayer _layer;
     private readonly TcpSettings _settings;
 
@@ -59,35 +51,9 @@ internal sealed partial class TcpSocket
     /// <summary>The most new data one segment carries: SMSS, or a multiple of it with segmentation offload.</summary>
     private int _maxSegment = 536;
 
-    // Retransmission (RFC 6298).
-    private Duration _rto = s_initialRto;
-    private long _srtt;
-    private long _rttvar;
-    private bool _hasRtt;
-    private int _retries;
-    private Instant _rtxAt = Instant.Never;
-    private bool _rttTiming;
-    private SeqNum _rttSeq;
-    private Instant _rttStart;
-    private bool _retransmitNow;
-
     // Congestion control (RFC 5681, NewReno RFC 6582).
     private int _cwnd;
     private int _ssthresh = int.MaxValue;
-    private int _dupAcks;
-    private bool _inRecovery;
-    private SeqNum _recover;
-    private readonly TcpSackScoreboard _scoreboard = new();
-    // RFC 6675 §2: HighRxt, the highest sequence number retransmitted in this recovery.
-    private SeqNum _highRxt;
-    // SND.MAX when HighRxt last went back: data SACKed above it was sent after the retransmissions, so a hole still
-    // open below HighRxt then lost its retransmission too (the idea of RFC 8985 RACK, by sequence instead of time).
-    private SeqNum _rxtRoundMark;
-    // Recovery after a retransmission timeout with SACK: everything unSACKed below _lostMark counts as lost.
-    private bool _rtoRecovery;
-    private SeqNum _lostMark;
-    // RFC 8985 §7: the tail loss probe timer.
-    private Instant _probeAt = Instant.Never;
 
     // Acknowledgment, probes and state timers.
     private bool _ackNow;
@@ -168,8 +134,6 @@ internal sealed partial class TcpSocket
 
     public int SlowStartThreshold => _ssthresh;
 
-    public Duration RetransmissionTimeout => _rto;
-
     public int SendMss => _smss;
 
     public bool TimestampsEnabled => _tsEnabled;
@@ -182,22 +146,6 @@ internal sealed partial class TcpSocket
     public int SendWindowShift => _sndShift;
 
     public int ReceiveWindowShift => _rcvShift;
-
-    /// <summary>Retransmissions sent (timeouts and fast retransmits), for tests and statistics.</summary>
-    public long Retransmissions { get; private set; }
-
-    public long FastRetransmits { get; private set; }
-
-    /// <summary>Retransmissions found lost during SACK recovery and sent again before the timer.</summary>
-    public long LostRetransmissions { get; private set; }
-
-    /// <summary>Tail loss probes sent (RFC 8985 §7).</summary>
-    public long TailLossProbes { get; private set; }
-
-    /// <summary>Loss recoveries driven by SACK information (RFC 6675).</summary>
-    public long SackRecoveries { get; private set; }
-
-    public long Timeouts { get; private set; }
 
     /// <summary>Bytes the app has written that are not yet acknowledged.</summary>
     public int SendQueued => _tx?.Length ?? 0;

@@ -71,4 +71,45 @@ public class TcpLossRecoveryTests(ITestOutputHelper output)
         // Before the fix: 10-11 timeouts against 43-46 recoveries; after: 3.
         Assert.True(timeouts * 5 < recoveries, $"{timeouts} timeouts against {recoveries} fast recoveries");
     }
+
+    /// <summary>
+    /// Data both ways under issue 14's faults (10% loss, 5% reordering, 5% duplication each way), as an echo makes it:
+    /// every segment carries SACK blocks for the other direction, and each must still fit the MTU. Before the fix, a
+    /// full-sized retransmission with SACK blocks went out as two IP fragments, which the receiver dropped, and both
+    /// ends backed off for good with their windows full (all of seeds 60-65 stalled).
+    /// </summary>
+    [Theory]
+    [InlineData(60UL)]
+    [InlineData(61UL)]
+    public void Echo_TenPercentLossBothWays_16MiBByteExactNoFragments(ulong seed)
+    {
+        var lossy = new LinkConditions(Loss: 0.1, Duplicate: 0.05, Reorder: 0.05, Latency: Duration.FromMilliseconds(1), BitsPerSecond: 1_000_000_000);
+        var net = TcpNet.Create(seed, lossy);
+        const int length = 16 << 20;
+        int fragments = 0;
+        PcapOnFailure.Run(net.Network, () =>
+        {
+            byte[] data = TcpNet.RandomBytes(length, 60);
+            var listener = net.B.Tcp.Listen(80);
+            var (client, server) = net.Connect(listener);
+            net.Network.Observer = (_, _, frame) =>
+            {
+                // IPv4 with more fragments (MF) or a fragment offset.
+                if (frame.Length > 21 && frame[12] == 0x08 && frame[13] == 0x00 && ((frame[20] & 0x3F) != 0 || frame[21] != 0))
+                {
+                    fragments++;
+                }
+            };
+            _ = TcpRobustnessTests.Echo(server);
+            var start = net.Network.Now;
+            var reading = TcpNet.ReadToEnd(client, length);
+            _ = TcpNet.WriteAllAndClose(client, data);
+            byte[] received = net.Run(reading, Duration.FromSeconds(120));
+            output.WriteLine($"{length} bytes echoed in {(net.Network.Now - start).Microseconds / 1e6:F1} s of virtual time; "
+                + $"{net.A.TcpLayer.Stats.Timeouts + net.B.TcpLayer.Stats.Timeouts} timeouts");
+
+            Assert.True(data.AsSpan().SequenceEqual(received), "the bytes differ");
+            Assert.Equal(0, fragments);
+        });
+    }
 }
