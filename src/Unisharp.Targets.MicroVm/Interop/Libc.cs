@@ -15,8 +15,6 @@ internal static unsafe partial class Libc
     public const int EBUSY = 16;
     public const int ENOBUFS = 105;
 
-    public const short POLLIN = 0x1;
-
     public const int AF_PACKET = 17;
     public const int SOCK_RAW = 3;
     public const int SOCK_NONBLOCK = 0x800;
@@ -40,14 +38,6 @@ internal static unsafe partial class Libc
     // <linux/reboot.h>: the magic-less commands of reboot(2) as glibc's reboot() takes them.
     public const int RB_AUTOBOOT = 0x01234567;
     public const int RB_POWER_OFF = 0x4321FEDC;
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
 
     /// <summary>struct sockaddr_ll of &lt;linux/if_packet.h&gt; (20 bytes).</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -85,9 +75,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(int fd, nuint request, void* argument);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    public static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
 
     [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
     public static partial int EventFd(uint initial, int flags);

@@ -430,24 +430,7 @@ public sealed unsafe class PacketSocketDevice : INetworkDevice
     public bool WaitForFrame(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if (_ring is { HasFrame: true })
-        {
-            return true;
-        }
-        var fds = stackalloc Libc.PollFd[2];
-        fds[0] = new Libc.PollFd { Fd = _fd, Events = Libc.POLLIN };
-        fds[1] = new Libc.PollFd { Fd = _wakeFd, Events = Libc.POLLIN };
-        int ms = timeout <= TimeSpan.Zero ? 0 : timeout >= TimeSpan.FromDays(1) ? -1 : (int)Math.Ceiling(timeout.TotalMilliseconds);
-        if (Libc.Poll(fds, 2, ms) < 0)
-        {
-            return Marshal.GetLastPInvokeError() == Libc.EINTR ? false : throw Libc.LastError("poll");
-        }
-        if ((fds[1].Revents & Libc.POLLIN) != 0)
-        {
-            ulong counter;
-            Libc.Read(_wakeFd, (byte*)&counter, sizeof(ulong));
-        }
-        return (fds[0].Revents & Libc.POLLIN) != 0;
+        return _ring is { HasFrame: true } || FrameWait.Wait(_fd, _wakeFd, timeout);
     }
 
     public void Wake()

@@ -13,8 +13,6 @@ internal static unsafe partial class Libc
     public const int EAGAIN = 11;
     public const int ENOBUFS = 105;
 
-    public const short POLLIN = 0x1;
-
     public const int AF_PACKET = 17;
     public const int SOCK_DGRAM = 2;
     public const int SOCK_RAW = 3;
@@ -22,14 +20,6 @@ internal static unsafe partial class Libc
 
     public const int EFD_CLOEXEC = 0x80000;
     public const int EFD_NONBLOCK = 0x800;
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int Open(string path, int flags);
@@ -45,9 +35,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(int fd, nuint request, void* argument);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    public static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
 
     [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
     public static partial int EventFd(uint initial, int flags);
