@@ -20,6 +20,9 @@ internal sealed class KestrelOverStack : IAsyncDisposable
 {
     public const ushort Port = 8080;
 
+    /// <summary>An endpoint of HTTP/2 alone (h2c with prior knowledge).</summary>
+    public const ushort Http2Port = 8081;
+
     private KestrelOverStack(DirectStack client, DirectStack server, WebApplication app)
     {
         Client = client;
@@ -43,7 +46,11 @@ internal sealed class KestrelOverStack : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUnisharp(server, configure: transport);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Any, Port));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Any, Port);
+            k.Listen(IPAddress.Any, Http2Port, listen => listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+        });
         var app = builder.Build();
         map(app);
         await app.StartAsync();
@@ -59,7 +66,8 @@ internal sealed class KestrelOverStack : IAsyncDisposable
         Log = new Logger(Unisharp.Logging.LogLevel.Quiet),
     });
 
-    public ValueTask<ITcpConnection> ConnectAsync(CancellationToken cancellationToken) => Client.Tcp.ConnectAsync(Endpoint, cancellationToken);
+    public ValueTask<ITcpConnection> ConnectAsync(CancellationToken cancellationToken, ushort port = Port) =>
+        Client.Tcp.ConnectAsync(new Ipv4Endpoint(Server.Address, port), cancellationToken);
 
     /// <summary>Reads one HTTP/1.1 response with a Content-Length: its head and its body.</summary>
     public static async Task<(string Head, byte[] Body)> ReadResponseAsync(Stream stream, CancellationToken cancellationToken)

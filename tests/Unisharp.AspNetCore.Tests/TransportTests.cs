@@ -111,6 +111,35 @@ public sealed class TransportTests
     }
 
     [Fact]
+    public async Task Http2_PriorKnowledgeGet_SettingsThenStatus200()
+    {
+        using var cancel = new CancellationTokenSource(s_timeout);
+        await using var web = await KestrelOverStack.StartAsync(Map);
+        await using var tcp = await web.ConnectAsync(cancel.Token, KestrelOverStack.Http2Port);
+        var stream = tcp.GetStream();
+
+        // RFC 9113 §3.4 preface, an empty SETTINGS, then HEADERS on stream 1 (END_STREAM | END_HEADERS): GET http /ip
+        // with HPACK static-table indexes (:method GET 0x82, :scheme http 0x86, :path / 0x84) and :authority x literal.
+        byte[] request = [.. "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8, 0, 0, 0, 4, 0, 0, 0, 0, 0,
+            0, 0, 10, 1, 5, 0, 0, 0, 1, 0x82, 0x86, 0x04, 0x03, (byte)'/', (byte)'i', (byte)'p', 0x41, 0x01, (byte)'x'];
+        await stream.WriteAsync(request, cancel.Token);
+
+        var header = new byte[9];
+        var types = new List<(int Type, int Stream, byte First)>();
+        while (!types.Exists(t => t.Type == 1 && t.Stream == 1))
+        {
+            await stream.ReadExactlyAsync(header, cancel.Token);
+            int length = header[0] << 16 | header[1] << 8 | header[2];
+            var payload = new byte[length];
+            await stream.ReadExactlyAsync(payload, cancel.Token);
+            types.Add((header[3], (int)(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(5)) & 0x7FFF_FFFF), length > 0 ? payload[0] : (byte)0));
+        }
+
+        Assert.Equal(4, types[0].Type); // the server's SETTINGS first
+        Assert.Equal(0x88, types.Find(t => t.Type == 1 && t.Stream == 1).First); // :status 200, static index 8
+    }
+
+    [Fact]
     public async Task Stop_IdleKeepAliveConnection_ClosedAndStopCompletes()
     {
         using var cancel = new CancellationTokenSource(s_timeout);
