@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using AspNetExample;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.FileProviders;
@@ -10,16 +11,33 @@ var port = unikernel.Argument(BootArgument.Port("port", 80, "The TCP port to ser
 // Kestrel speaks HTTP/2 without TLS (h2c, prior knowledge) only on an endpoint that speaks nothing else: on
 // Http1AndHttp2 without TLS it falls back to HTTP/1.1, as there is no ALPN to choose with.
 var h2cPort = unikernel.Argument(BootArgument.Port("h2c-port", 8080, "The TCP port to serve HTTP/2 over cleartext (h2c, prior knowledge) on."));
+var certificate = unikernel.Argument(BootArgument.String("cert", "", "A PEM certificate file (the server's first, then its chain): serves HTTPS on --https-port."));
+var key = unikernel.Argument(BootArgument.String("key", "", "The PEM file of the certificate's private key; by default it is in the --cert file."));
+var httpsPort = unikernel.Argument(BootArgument.Port("https-port", 443, "The TCP port to serve HTTPS on (HTTP/1.1 and HTTP/2, chosen by ALPN) when --cert is given."));
 
 return unikernel.Run(async ctx =>
 {
     // No args: the command line holds the unikernel's boot arguments, not ASP.NET Core's configuration.
     var builder = WebApplication.CreateSlimBuilder();
     builder.WebHost.UseUnisharp(ctx);
+    X509Certificate2? tls = null;
+    if (ctx.Get(certificate) is { Length: > 0 } certificateFile)
+    {
+        tls = X509Certificate2.CreateFromPemFile(certificateFile, ctx.Get(key) is { Length: > 0 } keyFile ? keyFile : null);
+        builder.WebHost.UseKestrelHttpsConfiguration();
+    }
     builder.WebHost.ConfigureKestrel(kestrel =>
     {
         kestrel.Listen(IPAddress.Any, ctx.Get(port), listen => listen.Protocols = HttpProtocols.Http1);
         kestrel.Listen(IPAddress.Any, ctx.Get(h2cPort), listen => listen.Protocols = HttpProtocols.Http2);
+        if (tls is not null)
+        {
+            kestrel.Listen(IPAddress.Any, ctx.Get(httpsPort), listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(tls);
+            });
+        }
         // A client that trickles its head (slowloris) is cut off after this; idle keep-alive connections too.
         kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
         kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(30);
@@ -69,7 +87,8 @@ return unikernel.Run(async ctx =>
         }
     });
 
-    ctx.Log.Info("aspnet", $"serving HTTP/1.1 on port {ctx.Get(port)} and h2c on port {ctx.Get(h2cPort)}");
+    ctx.Log.Info("aspnet", $"serving HTTP/1.1 on port {ctx.Get(port)}, h2c on port {ctx.Get(h2cPort)}" +
+        (tls is null ? "" : $", HTTPS on port {ctx.Get(httpsPort)} as {tls.Subject}"));
     await app.RunAsync();
 });
 

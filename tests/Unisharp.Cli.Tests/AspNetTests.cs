@@ -180,12 +180,55 @@ public sealed class AspNetTests(BuiltExamples examples)
         Assert.Contains("Hello from ASP.NET Core on Unisharp", Curl(ns, "-sS", "--max-time", "20", "http://127.0.0.1:8180/").Stdout);
         Assert.StartsWith("[{\"id\":1,", Curl(ns, "-sS", "--max-time", "20", "http://127.0.0.1:8180/api/items").Stdout);
         Assert.Matches(@"^127\.0\.0\.1:\d+ HTTP/2\n$", Curl(ns, "-sS", "--http2-prior-knowledge", "--max-time", "20", "http://127.0.0.1:8181/api/whoami").Stdout);
+
+        // SIGTERM: Kestrel stops with the unikernel, which exits with 143.
+        app.Signal("TERM");
+        Assert.Equal(143, app.WaitForExit(TimeSpan.FromSeconds(20)));
     }
 
-    private PeerApp StartOnTap(NetworkNamespace ns)
+    /// <summary>
+    /// HTTPS with a certificate and key from files named by boot arguments (made here, signed by a test CA): curl with
+    /// the CA gets HTTP/2 by ALPN and HTTP/1.1 when it asks; a handshake of garbage does not stop the next one.
+    /// </summary>
+    [RequiresNamespacesFact]
+    public void Curl_HttpsWithCertificateFile_Http2ByAlpnHttp11AndGarbageHandshakeSurvived()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"aspnet-tls-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            const string MakeCertificates = """
+                set -e
+                cd "$1"
+                openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=unisharp-test-ca
+                openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj "/CN=$2"
+                printf 'subjectAltName=IP:%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$2" > server.ext
+                openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
+                """;
+            HostCommand.Run("bash", ["-c", MakeCertificates, "make-certificates", dir, Ours], TimeSpan.FromSeconds(60)).EnsureSuccess("make the test certificates");
+            using var ns = NetworkNamespace.Create();
+            using var app = StartOnTap(ns, $"--cert={dir}/server.pem", $"--key={dir}/server.key");
+
+            string ca = Path.Combine(dir, "ca.pem");
+            var h2 = Curl(ns, "-sS", "--cacert", ca, "--http2", "--max-time", "20", "-w", "%{http_version}", $"https://{Ours}/api/whoami");
+            Assert.Matches($@"^{Peer.Replace(".", @"\.")}:\d+ HTTP/2\n2$", h2.Stdout);
+            var h1 = Curl(ns, "-sS", "--cacert", ca, "--http1.1", "--max-time", "20", "-w", "%{http_version}", $"https://{Ours}/healthz");
+            Assert.Equal("ok\n1.1", h1.Stdout);
+
+            ns.Exec(TimeSpan.FromSeconds(30), "bash", "-c", $"head -c 3000 /dev/urandom | nc -N -w 3 {Ours} 443");
+            Assert.Contains("Hello from ASP.NET Core on Unisharp", Curl(ns, "-sS", "--cacert", ca, "--max-time", "20", $"https://{Ours}/").Stdout);
+            Assert.False(app.HasExited, app.Log);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private PeerApp StartOnTap(NetworkNamespace ns, params string[] bootArguments)
     {
         PeerApp.CreateTap(ns, Tap, $"{Peer}/24");
-        var app = PeerApp.Start(ns, examples.Executable("aspnet"), $"--net=tap:{Tap}", "--mac=02:00:00:00:00:02", $"--ipv4={Ours}/24");
+        var app = PeerApp.Start(ns, examples.Executable("aspnet"), [$"--net=tap:{Tap}", "--mac=02:00:00:00:00:02", $"--ipv4={Ours}/24", .. bootArguments]);
         try
         {
             app.WaitForLog("Kestrel listening on .*:8080", TimeSpan.FromSeconds(30));
