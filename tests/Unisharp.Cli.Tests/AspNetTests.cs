@@ -208,6 +208,7 @@ public sealed class AspNetTests(BuiltExamples examples)
             HostCommand.Run("bash", ["-c", MakeCertificates, "make-certificates", dir, Ours], TimeSpan.FromSeconds(60)).EnsureSuccess("make the test certificates");
             using var ns = NetworkNamespace.Create();
             using var app = StartOnTap(ns, $"--cert={dir}/server.pem", $"--key={dir}/server.key");
+            app.WaitForLog("Kestrel listening on .*:443", TimeSpan.FromSeconds(30));
 
             string ca = Path.Combine(dir, "ca.pem");
             var h2 = Curl(ns, "-sS", "--cacert", ca, "--http2", "--max-time", "20", "-w", "%{http_version}", $"https://{Ours}/api/whoami");
