@@ -22,6 +22,9 @@ internal sealed class UnisharpConnection : ConnectionContext,
     IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature,
     IConnectionEndPointFeature, IMemoryPoolFeature
 {
+    /// <summary>The least room the receive pump asks of the input pipe for one read.</summary>
+    private const int MinimumReadSize = 2048;
+
     private static long s_lastId;
 
     private readonly ITcpConnection _tcp;
@@ -218,8 +221,6 @@ internal sealed class UnisharpConnection : ConnectionContext,
         // As close(2): our FIN after what was written (a reset if unread data is left); a waiting read ends.
         await _tcp.DisposeAsync().ConfigureAwait(false);
     }
-
-    private const int MinimumReadSize = 2048;
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
     {
