@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs every Unisharp package into a local NuGet feed (default: artifacts/packages):
-#   Unisharp, Unisharp.Net, Unisharp.Block, Unisharp.Linux, Unisharp.Targets.Unix, Unisharp.Targets.MicroVm  (libraries)
+#   Unisharp, Unisharp.Net, Unisharp.Block, Unisharp.AspNetCore, Unisharp.Linux, Unisharp.Targets.Unix, Unisharp.Targets.MicroVm  (libraries)
 #   Unisharp.Sdk (MSBuild SDK), Unisharp.Templates (dotnet new), Unisharp.Cli (the `unisharp` .NET tool)
 #   Unisharp.Kernel.x86_64 (our microVM kernel; built by kernel/build-kernel.sh when it is not cached)
 #

@@ -312,6 +312,8 @@ public sealed class BenchTests
     [InlineData(new[] { "bench", "http", "--threads", "8", "--connections", "4" }, "unisharp: error: invalid --threads '8': wrk needs at least one connection per thread (--connections 4)")]
     [InlineData(new[] { "bench", "http", "--requests", "10", "--concurrency", "50" }, "unisharp: error: invalid --concurrency '50': ab cannot keep more requests in flight than --requests 10")]
     [InlineData(new[] { "bench", "http", "--duration", "0" }, "unisharp: error: invalid --duration '0': expected 1 to 3600")]
+    [InlineData(new[] { "bench", "http", "--app", "nginx" }, "unisharp: error: invalid --app 'nginx': choose from http, aspnet")]
+    [InlineData(new[] { "bench", "http", "--app", "http,aspnet" }, "unisharp: error: invalid --app 'http,aspnet': name one of http, aspnet")]
     [InlineData(new[] { "bench", "net", "--mode", "sideways" }, "unisharp: error: invalid --mode 'sideways': choose one of receive, send, udp-echo")]
     [InlineData(new[] { "bench", "net", "--mode", "send", "--client", "nc" }, "unisharp: error: invalid --client 'nc' with --mode send: only the socket clients (the default) do that")]
     [InlineData(new[] { "bench", "net", "--bogus" }, "unisharp: error: Unrecognized command or argument '--bogus'.")]

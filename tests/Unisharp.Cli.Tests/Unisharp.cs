@@ -29,12 +29,26 @@ internal static class Unisharp
     public static string CopyExample(string name)
     {
         string target = Path.Combine(Root, ".unisharp", "scratch", Guid.NewGuid().ToString("N")[..8], name);
+        CopySources(Path.Combine(Root, "examples", name), target);
+        return target;
+    }
+
+    /// <summary>The files of <paramref name="source"/> and its folders (an app's wwwroot), without build output.</summary>
+    private static void CopySources(string source, string target)
+    {
         Directory.CreateDirectory(target);
-        foreach (string file in Directory.GetFiles(Path.Combine(Root, "examples", name)))
+        foreach (string file in Directory.GetFiles(source))
         {
             File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
         }
-        return target;
+        foreach (string folder in Directory.GetDirectories(source))
+        {
+            string folderName = Path.GetFileName(folder);
+            if (folderName is not ("bin" or "obj" or "dist"))
+            {
+                CopySources(folder, Path.Combine(target, folderName));
+            }
+        }
     }
 
     public static void DeleteScratch(string appDirectory) => Directory.Delete(Path.GetDirectoryName(appDirectory)!, recursive: true);

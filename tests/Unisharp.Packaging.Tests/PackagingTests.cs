@@ -17,7 +17,7 @@ public sealed class PackagingTests(PackagedFeed feed) : IClassFixture<PackagedFe
     [Fact]
     public void FeedHasEveryPackageAtOneVersion()
     {
-        foreach (string id in new[] { "Unisharp", "Unisharp.Net", "Unisharp.Block", "Unisharp.Linux", "Unisharp.Targets.Unix", "Unisharp.Targets.MicroVm",
+        foreach (string id in new[] { "Unisharp", "Unisharp.Net", "Unisharp.Block", "Unisharp.AspNetCore", "Unisharp.Linux", "Unisharp.Targets.Unix", "Unisharp.Targets.MicroVm",
             "Unisharp.Sdk", "Unisharp.Templates", "Unisharp.Cli" })
         {
             Assert.True(File.Exists(feed.Package(id)), $"{id} {feed.Version} is not in the feed");

@@ -83,6 +83,12 @@ internal static class BenchCommand
         };
         var reps = new Option<int>("--reps") { Description = "Rounds; the servers' order alternates, the median is reported.", DefaultValueFactory = _ => 3, HelpName = "N" };
         var duration = new Option<int>("--duration") { Description = "Seconds of each wrk run.", DefaultValueFactory = _ => 10, HelpName = "SECONDS" };
+        var app = new Option<string>("--app")
+        {
+            Description = "The example served: http (the hand-written HTTP/1.1 responder) or aspnet (ASP.NET Core's Kestrel on the app's stack).",
+            DefaultValueFactory = _ => "http",
+            HelpName = "APP",
+        };
         var connections = new Option<int>("--connections") { Description = "wrk's open connections (-c).", DefaultValueFactory = _ => 64, HelpName = "N" };
         var threads = new Option<int>("--threads") { Description = "wrk's threads (-t).", DefaultValueFactory = _ => 2, HelpName = "N" };
         var requests = new Option<int>("--requests") { Description = "ab's requests per run (-n).", DefaultValueFactory = _ => 5000, HelpName = "N" };
@@ -90,7 +96,7 @@ internal static class BenchCommand
         var (output, timeout, tag) = (Out(), Timeout(120), Tag());
         var command = new Command("http",
             "HTTP requests/s and p99 latency: wrk and ab against examples/http on our stack (TAP) and on Linux's (--net socket, veth), in one run.")
-        { tools, targets, reps, duration, connections, threads, requests, concurrency, output, tag, timeout };
+        { tools, targets, app, reps, duration, connections, threads, requests, concurrency, output, tag, timeout };
         command.SetAction((r, ct) =>
         {
             var options = new HttpBenchOptions(
@@ -104,7 +110,9 @@ internal static class BenchCommand
                 BenchArguments.Count("--concurrency", r.GetValue(concurrency), 20_000),
                 OutDirectory(r.GetValue(output)),
                 BenchArguments.Seconds("--timeout", r.GetValue(timeout)),
-                BenchArguments.Tag("--tag", r.GetValue(tag)));
+                BenchArguments.Tag("--tag", r.GetValue(tag)),
+                BenchArguments.Names("--app", r.GetValue(app)!, HttpBench.Apps) is [string one] ? one
+                    : throw new CliException($"invalid --app '{r.GetValue(app)}': name one of {string.Join(", ", HttpBench.Apps)}", CliException.Usage));
             if (options.Threads > options.Connections)
             {
                 throw new CliException($"invalid --threads '{options.Threads}': wrk needs at least one connection per thread (--connections {options.Connections})", CliException.Usage);

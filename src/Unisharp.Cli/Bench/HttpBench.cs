@@ -19,6 +19,9 @@ internal static class HttpBench
     /// <summary>The Linux peer that the ratios are against.</summary>
     public const string Baseline = "unix-socket";
 
+    /// <summary>The examples this bench can serve: the hand-written responder, and ASP.NET Core (Kestrel through Unisharp.AspNetCore).</summary>
+    public static readonly string[] Apps = ["http", "aspnet"];
+
     private const string Tap = "ustap0";
 
     /// <summary>A server that is up: its process and the namespace its clients run in.</summary>
@@ -37,7 +40,7 @@ internal static class HttpBench
         {
             foreach (string name in options.Targets)
             {
-                var target = new UnixNetTarget(direct: name == "unix-direct", "http");
+                var target = new UnixNetTarget(direct: name == "unix-direct", options.App);
                 await target.PrepareAsync(cancellationToken).ConfigureAwait(false);
                 var (server, error) = await StartAsync(target, options, cancellationToken).ConfigureAwait(false);
                 if (server is null)
@@ -71,12 +74,12 @@ internal static class HttpBench
         }
         rows = rows.OrderBy(r => Array.IndexOf(options.Tools, r.Tool)).ThenBy(r => Array.IndexOf(options.Targets, r.Target)).ThenBy(r => r.Rep).ToList();
 
-        var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, "http", options.Tag, when);
+        var (csv, png, markdown) = BenchHost.OutputPaths(options.OutDirectory, options.App == "http" ? "http" : $"http-{options.App}", options.Tag, when);
         await File.WriteAllTextAsync(csv, Csv(rows), cancellationToken).ConfigureAwait(false);
         double[] xs = Enumerable.Range(1, options.Tools.Length).Select(i => (double)i).ToArray();
         var series = options.Targets.Select(t => new BenchPlot.Series(t,
             xs, options.Tools.Select(tool => Median(rows, tool, t, r => r.RequestsPerSecond)).ToArray())).ToList();
-        BenchPlot.Save(png, $"examples/http, requests/s ({when:yyyy-MM-dd})", "tool", "requests/s (median)", logX: false, series, options.Tools);
+        BenchPlot.Save(png, $"examples/{options.App}, requests/s ({when:yyyy-MM-dd})", "tool", "requests/s (median)", logX: false, series, options.Tools);
         await File.WriteAllTextAsync(markdown, Summary(rows, options, when, loadBefore, BenchHost.LoadAverage(), Path.GetFileName(png)), cancellationToken).ConfigureAwait(false);
         Console.WriteLine(csv);
         Console.WriteLine(png);
@@ -94,9 +97,9 @@ internal static class HttpBench
         {
             await BenchNamespaces.LinkVethAsync(clientNs, peer, serverNs, $"{NetBench.ServerAddress}/{NetBench.Prefix}", cancellationToken).ConfigureAwait(false);
         }
-        Progress.Info($"bench http: {target.Name}: starting examples/http ({target.Stack})");
+        Progress.Info($"bench http: {target.Name}: starting examples/{options.App} ({target.Stack})");
         var server = ServerProcess.Start(serverNs, target.Command(Tap, serverNs, $"{NetBench.ServerAddress}/{NetBench.Prefix}", Port));
-        if (!await server.WaitForAsync(0, lines => lines.Any(l => l.Contains("serving HTTP on", StringComparison.Ordinal)), target.StartTimeout, cancellationToken).ConfigureAwait(false))
+        if (!await server.WaitForAsync(0, lines => lines.Any(l => l.Contains("serving HTTP", StringComparison.Ordinal)), target.StartTimeout, cancellationToken).ConfigureAwait(false))
         {
             string why = server.HasExited ? "exited before serving" : $"not serving after {target.StartTimeout.TotalSeconds:0} s";
             string tail = server.Tail(4).ReplaceLineEndings(" | ");
@@ -167,7 +170,7 @@ internal static class HttpBench
         var targets = options.Targets;
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"# bench http, {when:yyyy-MM-dd HH:mm} UTC\n\n");
-        text.Append(CultureInfo.InvariantCulture, $"examples/http serves `GET /` (a 214-byte page) at {NetBench.ServerAddress}:{Port}: on our stack over a TAP device (unix-direct, offload on) ");
+        text.Append(CultureInfo.InvariantCulture, $"examples/{options.App} serves `GET /` ({(options.App == "http" ? "a 214-byte page" : "a page from Kestrel through Unisharp.AspNetCore")}) at {NetBench.ServerAddress}:{Port}: on our stack over a TAP device (unix-direct, offload on) ");
         text.Append("and as the same binary with `--net socket` on the Linux kernel's stack over a veth pair (unix-socket). Each server has a namespace of its own; ");
         text.Append(CultureInfo.InvariantCulture, $"the tools run in a client namespace of their own at {NetBench.PeerAddress}, one virtual link away, for both. ");
         text.Append(CultureInfo.InvariantCulture, $"wrk: `{string.Join(' ', HttpClients.Command(HttpClients.Wrk, options, "URL"))}` (HTTP/1.1 keep-alive); ");

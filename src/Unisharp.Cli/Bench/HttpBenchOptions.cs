@@ -7,5 +7,6 @@ namespace Unisharp.Cli.Bench;
 /// <param name="Threads">wrk's threads (-t).</param>
 /// <param name="Requests">ab's requests per run (-n).</param>
 /// <param name="Concurrency">ab's requests in flight (-c).</param>
+/// <param name="App">The example served, one of <see cref="HttpBench.Apps"/>.</param>
 internal sealed record HttpBenchOptions(string[] Tools, string[] Targets, int Reps, TimeSpan Duration, int Connections, int Threads,
-    int Requests, int Concurrency, string OutDirectory, TimeSpan Timeout, string? Tag = null);
+    int Requests, int Concurrency, string OutDirectory, TimeSpan Timeout, string? Tag = null, string App = "http");
