@@ -1,10 +1,12 @@
 using System.Net;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using AspNetExample;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.FileProviders;
 using Unisharp.AspNetCore;
 using Unisharp.Hosting;
+using Unisharp.Net;
 
 var unikernel = Unikernel.CreateBuilder(args, "aspnet").UseStack();
 var port = unikernel.Argument(BootArgument.Port("port", 80, "The TCP port to serve HTTP/1.1 on."));
@@ -14,6 +16,7 @@ var h2cPort = unikernel.Argument(BootArgument.Port("h2c-port", 8080, "The TCP po
 var certificate = unikernel.Argument(BootArgument.String("cert", "", "A PEM certificate file (the server's first, then its chain): serves HTTPS on --https-port."));
 var key = unikernel.Argument(BootArgument.String("key", "", "The PEM file of the certificate's private key; by default it is in the --cert file."));
 var httpsPort = unikernel.Argument(BootArgument.Port("https-port", 443, "The TCP port to serve HTTPS on (HTTP/1.1 and HTTP/2, chosen by ALPN) when --cert is given."));
+var upstream = unikernel.Argument(BootArgument.String("upstream", "", "An http:// or https:// URL that GET /api/upstream fetches through HttpClient on our stack (its host resolved with --dns or DHCP's server)."));
 
 return unikernel.Run(async ctx =>
 {
@@ -84,6 +87,26 @@ return unikernel.Run(async ctx =>
             {
                 return;
             }
+        }
+    });
+
+    // Another service called by name: HttpClient over our TCP, the name resolved by our DNS stub.
+    var upstreamClient = ctx.CreateHttpClient();
+    app.MapGet("/api/upstream", async (HttpContext http) =>
+    {
+        if (!Uri.TryCreate(ctx.Get(upstream), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            return Results.Problem("no upstream: start the app with --upstream=http://HOST[:PORT]/PATH", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        try
+        {
+            using var response = await upstreamClient.GetAsync(uri, http.RequestAborted);
+            byte[] body = await response.Content.ReadAsByteArrayAsync(http.RequestAborted);
+            return Results.Text($"{uri} {(int)response.StatusCode} {body.Length} bytes sha256 {Convert.ToHexStringLower(SHA256.HashData(body))}\n");
+        }
+        catch (Exception e) when (e is HttpRequestException or NetworkException)
+        {
+            return Results.Problem($"{uri}: {e.Message}", statusCode: StatusCodes.Status502BadGateway);
         }
     });
 

@@ -226,6 +226,50 @@ public sealed class AspNetTests(BuiltExamples examples)
         }
     }
 
+    /// <summary>
+    /// GET /api/upstream calls another service by name: HttpClient on our stack, svc.test resolved by our DNS stub
+    /// against dnsmasq (no upstream of its own) in the namespace, the body served by python3's http.server.
+    /// </summary>
+    [RequiresNamespacesFact]
+    public void Curl_UpstreamRoute_HttpClientByNameThroughDnsmasq()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"aspnet-upstream-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        byte[] content = new byte[1_000_000];
+        new Random(15).NextBytes(content);
+        File.WriteAllBytes(Path.Combine(dir, "file"), content);
+        string expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content));
+        using var ns = NetworkNamespace.Create();
+        var peers = new List<System.Diagnostics.Process>();
+        try
+        {
+            using var app = StartOnTap(ns, $"--dns={Peer}", "--upstream=http://svc.test:8000/file");
+            peers.Add(ns.Start(["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", $"--interface={Tap}",
+                "--bind-interfaces", $"--address=/svc.test/{Peer}"]));
+            peers.Add(ns.Start(["python3", "-m", "http.server", "8000", "--bind", Peer, "--directory", dir]));
+
+            // The peers take a moment to listen: the route answers 502 until then.
+            string answer = "";
+            for (int attempt = 0; attempt < 40 && !answer.Contains(" 200 "); attempt++)
+            {
+                Thread.Sleep(attempt == 0 ? 0 : 500);
+                answer = ns.Exec(TimeSpan.FromSeconds(30), "curl", "-sS", "--max-time", "20", $"http://{Ours}/api/upstream").Stdout;
+            }
+            Assert.Equal($"http://svc.test:8000/file 200 {content.Length} bytes sha256 {expected}\n", answer);
+            Assert.False(app.HasExited, app.Log);
+        }
+        finally
+        {
+            foreach (var peer in peers)
+            {
+                peer.Kill();
+                peer.WaitForExit();
+                peer.Dispose();
+            }
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private PeerApp StartOnTap(NetworkNamespace ns, params string[] bootArguments)
     {
         PeerApp.CreateTap(ns, Tap, $"{Peer}/24");

@@ -90,11 +90,11 @@ public sealed class FetchTests(BuiltExamples examples)
                 Thread.Sleep(100);
             }
             ns.Exec("ip", "addr", "add", $"{Host}/24", "dev", tap).EnsureSuccess("address the host side");
-            peers.Add(StartIn(ns, ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", $"--interface={tap}",
+            peers.Add(ns.Start(["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", $"--interface={tap}",
                 "--bind-interfaces", $"--address=/svc.test/{Host}", $"--dhcp-leasefile={Path.Combine(root, "leases")}", .. dnsmasqExtra]));
             peers.Add(https
-                ? StartIn(ns, ["python3", "-c", HttpsServer, root, Path.Combine(root, "svc.pem"), Path.Combine(root, "svc.key")])
-                : StartIn(ns, ["python3", "-m", "http.server", "8000", "--bind", Host, "--directory", root]));
+                ? ns.Start(["python3", "-c", HttpsServer, root, Path.Combine(root, "svc.pem"), Path.Combine(root, "svc.key")])
+                : ns.Start(["python3", "-m", "http.server", "8000", "--bind", Host, "--directory", root]));
 
             int code = tool.WaitForExit(TimeSpan.FromSeconds(120));
             Assert.True(code == 0, tool.Log);
@@ -133,20 +133,5 @@ public sealed class FetchTests(BuiltExamples examples)
             "printf 'subjectAltName=DNS:svc.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > svc.ext",
             "openssl x509 -req -in svc.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out svc.pem -days 2 -extfile svc.ext");
         HostCommand.Run("bash", ["-c", $"cd '{directory}' && {script}"]).EnsureSuccess("make the test certificates");
-    }
-
-    private static Process StartIn(NetworkNamespace ns, string[] command)
-    {
-        var start = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in (string[])["netns", "exec", ns.Name, .. command])
-        {
-            start.ArgumentList.Add(argument);
-        }
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 }

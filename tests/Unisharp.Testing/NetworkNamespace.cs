@@ -49,6 +49,25 @@ public sealed partial class NetworkNamespace : IDisposable
         HostCommand.Run("ip", ["netns", "exec", Name, .. command], timeout);
 
     /// <summary>
+    /// Starts a long-running peer (a server) inside the namespace and returns at once; its output is read and dropped.
+    /// The caller kills and disposes it.
+    /// </summary>
+    public System.Diagnostics.Process Start(params string[] command)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in (string[])["netns", "exec", Name, .. command])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        var process = System.Diagnostics.Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>
     /// Runs <paramref name="action"/> on a new thread that has entered the namespace: sockets and TAP devices
     /// it opens belong to the namespace, and stay usable from any thread afterwards.
     /// </summary>
