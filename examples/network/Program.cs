@@ -3,7 +3,7 @@ using Unisharp;
 using Unisharp.Hosting;
 using Unisharp.Net;
 
-var builder = Unikernel.CreateBuilder(args, "network").UseStack();
+var builder = Unikernel.CreateBuilder(args, "network").UseStack(new TcpOptions { InlineContinuations = true });
 var port = builder.Argument(BootArgument.Port("port", 8080, "The TCP port to receive on."));
 var send = builder.Argument(BootArgument.Long("send", 0, "Send this many bytes of zeros on each connection instead of reading (the sender direction), then close.", min: 0));
 
