@@ -46,5 +46,18 @@ internal static class StackTarget
         Icmp = 7,
     }
 
-    public static void Run(byte[] input) => new StackRun(input).Execute();
+    public static void Run(byte[] input)
+    {
+        // The app's awaits continue inline inside the poll, as on the stack's own thread, not on a test runner's context.
+        var context = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            new StackRun(input).Execute();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(context);
+        }
+    }
 }
