@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using Unisharp.Net.Wire;
 
 namespace Unisharp.Net.Ip;
@@ -256,10 +257,11 @@ internal sealed class ReassemblyBuffer
         {
             return true;
         }
-        int wanted = Math.Max(Math.Max(length, MinBufferLength), current * 2);
+        // The pool hands out powers of two: the bound counts what it will hand out, not what was asked for.
+        int wanted = PoolLength(Math.Max(Math.Max(length, MinBufferLength), current * 2));
         if (_bytesHeld - current + wanted > _maxBytes)
         {
-            wanted = length;
+            wanted = PoolLength(length);
             if (_bytesHeld - current + wanted > _maxBytes)
             {
                 return false;
@@ -275,6 +277,8 @@ internal sealed class ReassemblyBuffer
         d.Buffer = grown;
         return true;
     }
+
+    private static int PoolLength(int length) => (int)BitOperations.RoundUpToPowerOf2((uint)length);
 
     private static bool TryAddHole(Datagram d, int first, int last)
     {

@@ -34,7 +34,7 @@ internal readonly ref struct EthernetFrame
     /// <summary>An unchecked view for emitting into a buffer of at least <see cref="HeaderLength"/> bytes.</summary>
     public EthernetFrame(Span<byte> buffer) => _buffer = buffer;
 
-    /// <summary>Checks that the header (and its VLAN tag, if any) fits.</summary>
+    /// <summary>Checks that the header (and its VLAN tag, if any) fits; a second tag is <see cref="WireError.Unsupported"/>.</summary>
     public static WireError TryCreate(Span<byte> buffer, out EthernetFrame frame)
     {
         frame = default;
@@ -42,10 +42,17 @@ internal readonly ref struct EthernetFrame
         {
             return WireError.Truncated;
         }
-        if (BinaryPrimitives.ReadUInt16BigEndian(buffer[Field.EtherType..]) == (ushort)EtherType.Vlan
-            && buffer.Length < HeaderLength + VlanTagLength)
+        if (BinaryPrimitives.ReadUInt16BigEndian(buffer[Field.EtherType..]) == (ushort)EtherType.Vlan)
         {
-            return WireError.Truncated;
+            if (buffer.Length < HeaderLength + VlanTagLength)
+            {
+                return WireError.Truncated;
+            }
+            // One tag only: stacked tags (802.1ad QinQ) would leave a TPID where the payload's EtherType belongs.
+            if (BinaryPrimitives.ReadUInt16BigEndian(buffer[Field.InnerEtherType..]) == (ushort)EtherType.Vlan)
+            {
+                return WireError.Unsupported;
+            }
         }
         frame = new EthernetFrame(buffer);
         return WireError.None;

@@ -137,7 +137,14 @@ internal readonly record struct TcpRepr(
         }
         payload = packet.Payload;
         repr = new TcpRepr(packet.SourcePort, packet.DestinationPort, packet.SequenceNumber, packet.AckNumber,
-            flags, packet.WindowLength, payload.Length, mss, scale, sackPermitted, timestamp, sack);
+            flags, packet.WindowLength, payload.Length, mss, scale, sackPermitted, timestamp);
+        // The blocks the options could carry as we emit them (padded, beside the other options): a sender short of
+        // room drops the last ones too (RFC 2018 §4), and the repr stays one that emits.
+        int room = TcpPacket.MaxHeaderLength - repr.HeaderLength - 4;
+        if (sack.Count > 0 && room >= 8)
+        {
+            repr = repr with { SackBlocks = sack.Take(room / 8) };
+        }
         return WireError.None;
     }
 

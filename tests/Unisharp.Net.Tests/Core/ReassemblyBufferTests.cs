@@ -169,4 +169,18 @@ public class ReassemblyBufferTests
         Assert.Equal(0, buffer.InProgress);
         Assert.Equal(Instant.Never, buffer.PollAt());
     }
+
+    [Fact]
+    public void Add_GrowthRoundedUpByThePool_StaysWithinTheByteBound()
+    {
+        // Found by fuzz/run ipv4-fragments: the bound was checked against the length asked for, but the pool hands out
+        // a power of two, so a 40,000-byte datagram took 65,536 bytes and two datagrams held 81,920 of 65,536.
+        var buffer = new ReassemblyBuffer(capacity: 4, maxBytes: 64 * 1024);
+        Assert.Equal(ReassemblyResult.Pending, buffer.Add(Fragment(9992, 8, true, id: 1), Data(8), Instant.Zero));
+        Assert.Equal(ReassemblyResult.Pending, buffer.Add(Fragment(9992, 8, true, id: 2), Data(8), Instant.Zero));
+
+        buffer.Add(Fragment(39992, 8, true, id: 1), Data(8), Instant.Zero);
+
+        Assert.True(buffer.BytesHeld <= 64 * 1024, $"{buffer.BytesHeld} bytes held");
+    }
 }

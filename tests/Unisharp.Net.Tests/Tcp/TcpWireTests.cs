@@ -228,4 +228,29 @@ public class TcpWireTests
         Assert.Equal(unchecked((int)(b - a)), new SeqNum(b) - new SeqNum(a));
         Assert.Equal(new SeqNum(b), new SeqNum(a) + (new SeqNum(b) - new SeqNum(a)));
     }
+
+    [Fact]
+    public void TryParse_MssSackPermittedAndFourSackBlocks_KeepsTheBlocksThatFitWhenEmitted()
+    {
+        // Found by fuzz/run tcp: 40 bytes of options (MSS, SACK-permitted, four SACK blocks) parsed to a
+        // repr whose options take 44 bytes as we emit them, past the 60-byte header limit, so it could not be emitted.
+        byte[] options = [2, 4, 0x05, 0xB4, 4, 2, 5, 34, .. new byte[32]];
+        for (int b = 0; b < 4; b++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(options.AsSpan(8 + 8 * b), (uint)(100 + 200 * b));
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(options.AsSpan(12 + 8 * b), (uint)(200 + 200 * b));
+        }
+        byte[] segment = new byte[20 + options.Length];
+        new TcpPacket(segment).SetHeader(1, 2, new SeqNum(5), new SeqNum(6), 20 + options.Length, TcpFlags.Ack, 1000);
+        options.CopyTo(segment, 20);
+
+        Assert.Equal(WireError.None, TcpRepr.TryParse(segment, s_a, s_b, out var repr, out _, verifyChecksum: false));
+
+        Assert.Equal(3, repr.SackBlocks.Count);
+        Assert.True(repr.HeaderLength <= TcpPacket.MaxHeaderLength, $"{repr.HeaderLength}-byte header");
+        byte[] emitted = new byte[repr.BufferLength];
+        repr.Emit(emitted, default, s_a, s_b);
+        Assert.Equal(WireError.None, TcpRepr.TryParse(emitted, s_a, s_b, out var again, out _));
+        Assert.Equal(repr, again);
+    }
 }

@@ -76,4 +76,14 @@ public class EthernetTests
 
         Assert.Equal(WireError.Truncated, EthernetFrame.TryCreate(frame, out _));
     }
+
+    [Fact]
+    public void TryParse_StackedVlanTags_Unsupported()
+    {
+        // Found by fuzz/run ethernet: a tag inside a tag (802.1ad QinQ) parsed to a header whose EtherType is the
+        // tag's own TPID, which emits as a tagged frame without its tag.
+        byte[] frame = [.. Captures.UdpHello.AsSpan(0, 12), 0x81, 0x00, 0x00, 0x2A, 0x81, 0x00, 0x00, 0x2B, 0x08, 0x00, .. Captures.UdpHello.AsSpan(14)];
+
+        Assert.Equal(WireError.Unsupported, EthernetRepr.TryParse(frame, out _));
+    }
 }
