@@ -179,8 +179,13 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
                 Stats.ListenerSegmentsDropped++;
                 return;
             }
-            if (!seg.Has(TcpFlags.Syn) && now < _cookiesUntil && OnCookieAck(listener, seg, data, local, remote, now))
+            if (!seg.Has(TcpFlags.Syn) && now < _cookiesUntil)
             {
+                // While cookies may be out, an ACK whose cookie does not check out is dropped, not reset (as Linux
+                // does): when the handshake's ACK and the first data were lost (a flood fills the device's queue), a
+                // later segment's sequence number no longer gives the peer's ISN, and the peer's retransmission of its
+                // first segment will.
+                OnCookieAck(listener, seg, data, local, remote, now);
                 return;
             }
         }

@@ -23,8 +23,9 @@ internal sealed class TcpStatistics
     public long SynCookiesSent { get; set; }
     /// <summary>Connections made from a cookie an ACK returned.</summary>
     public long SynCookiesAccepted { get; set; }
-    /// <summary>ACKs to a listener whose cookie did not check out (answered with a reset, as any stray).</summary>
+    /// <summary>ACKs to a listener whose cookie did not check out while cookies may be out (dropped).</summary>
     public long SynCookiesFailed { get; set; }
+
     /// <summary>Segments to a listener with neither SYN nor ACK (RFC 9293 §3.10.7.2), dropped.</summary>
     public long ListenerSegmentsDropped { get; set; }
     /// <summary>Segments from a broadcast, multicast or unspecified source, dropped.</summary>

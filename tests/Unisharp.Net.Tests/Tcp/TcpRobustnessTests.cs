@@ -151,6 +151,46 @@ public class TcpRobustnessTests(ITestOutputHelper output)
         Assert.Equal(5, server.Readable);
     }
 
+    /// <summary>
+    /// The handshake's ACK and the first data segment are lost under a flood: the second segment's sequence number
+    /// does not give the peer's ISN, so its cookie fails. It is dropped without a reset, and the retransmitted first
+    /// segment makes the connection.
+    /// </summary>
+    [Fact]
+    public void SynCookie_FirstSegmentsLost_LaterSegmentDroppedSilentlyThenRetransmissionConnects()
+    {
+        var net = TcpNet.Create(64, s_lan, settingsB: new TcpSettings { MaxHalfOpen = 1 });
+        var listener = net.B.Tcp.Listen(80);
+        InjectSpoofedSyn(net, new Random(64), 80);
+        TcpRepr? synAck = null;
+        int resets = 0;
+        net.Network.Observer = (_, source, frame) =>
+        {
+            if (source == net.DeviceB && TryParseTcp(frame, out var seg) && seg.DestinationPort == 40100)
+            {
+                synAck ??= seg.Has(TcpFlags.Syn) ? seg : null;
+                resets += seg.Has(TcpFlags.Rst) ? 1 : 0;
+            }
+        };
+        net.Inject(net.B, TcpNet.AddressA, new TcpRepr(40100, 80, new SeqNum(1000), default, TcpFlags.Syn, 8000, MaxSegmentSize: 1400));
+        net.Network.RunUntil(net.Network.Now + Duration.FromMilliseconds(100));
+        var answer = Assert.NotNull(synAck);
+        Assert.Equal(1, net.B.TcpLayer.Stats.SynCookiesSent);
+
+        net.Inject(net.B, TcpNet.AddressA, new TcpRepr(40100, 80, new SeqNum(1006), answer.SequenceNumber + 1, TcpFlags.Ack | TcpFlags.Psh, 8000,
+            PayloadLength: 5), "world"u8);
+        net.Network.RunUntil(net.Network.Now + Duration.FromMilliseconds(100));
+        Assert.Equal((0, 1L), (resets, net.B.TcpLayer.Stats.SynCookiesFailed));
+
+        var accept = listener.AcceptAsync().AsTask();
+        net.Inject(net.B, TcpNet.AddressA, new TcpRepr(40100, 80, new SeqNum(1001), answer.SequenceNumber + 1, TcpFlags.Ack | TcpFlags.Psh, 8000,
+            PayloadLength: 5), "hello"u8);
+        var server = TcpNet.SocketOf(net.Run(accept, Duration.FromMilliseconds(1)));
+        Assert.Equal(TcpState.Established, server.State);
+        Assert.Equal(5, server.Readable);
+        Assert.Equal(0, resets);
+    }
+
     [Fact]
     public void SynCookie_ForgedAck_NoConnectionMade()
     {
