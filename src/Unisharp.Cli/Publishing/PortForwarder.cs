@@ -268,32 +268,43 @@ internal sealed class PortForwarder : IAsyncDisposable
             {
                 var received = await host.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), token).ConfigureAwait(false);
                 var from = (IPEndPoint)received.RemoteEndPoint;
-                if (!clients.TryGetValue(from, out var side))
+                // Twice at most: the sweeper may close an idle client's socket between the lookup and the send, and
+                // the datagram then goes out from a new one.
+                for (int attempt = 0; attempt < 2; attempt++)
                 {
-                    Socket guest;
+                    if (!clients.TryGetValue(from, out var side))
+                    {
+                        Socket guest;
+                        try
+                        {
+                            guest = GuestSocket(SocketType.Dgram, ProtocolType.Udp);
+                            guest.Connect(new IPEndPoint(_guest, port.GuestPort));
+                        }
+                        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SocketException)
+                        {
+                            Progress.Info($"publish {port.HostPort}/udp: {e.Message}");
+                            break;
+                        }
+                        _open.TryAdd(guest, 0);
+                        side = new UdpClientSide(guest);
+                        clients[from] = side;
+                        _ = ReturnUdpAsync(host, from, side, token);
+                    }
+                    side.Touch();
                     try
                     {
-                        guest = GuestSocket(SocketType.Dgram, ProtocolType.Udp);
-                        guest.Connect(new IPEndPoint(_guest, port.GuestPort));
+                        await side.Guest.SendAsync(buffer.AsMemory(0, received.ReceivedBytes), SocketFlags.None, token).ConfigureAwait(false);
+                        break;
                     }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or SocketException)
+                    catch (SocketException)
                     {
-                        Progress.Info($"publish {port.HostPort}/udp: {e.Message}");
-                        continue;
+                        // The guest's port is closed (an ICMP error from an earlier datagram): UDP loses it, as it would end to end.
+                        break;
                     }
-                    _open.TryAdd(guest, 0);
-                    side = new UdpClientSide(guest);
-                    clients[from] = side;
-                    _ = ReturnUdpAsync(host, from, side, token);
-                }
-                side.Touch();
-                try
-                {
-                    await side.Guest.SendAsync(buffer.AsMemory(0, received.ReceivedBytes), SocketFlags.None, token).ConfigureAwait(false);
-                }
-                catch (SocketException)
-                {
-                    // The guest's port is closed (an ICMP error from an earlier datagram): UDP loses it, as it would end to end.
+                    catch (ObjectDisposedException) when (!token.IsCancellationRequested)
+                    {
+                        clients.TryRemove(new KeyValuePair<IPEndPoint, UdpClientSide>(from, side));
+                    }
                 }
             }
         }
