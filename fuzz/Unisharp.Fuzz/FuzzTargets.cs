@@ -27,6 +27,8 @@ internal static class FuzzTargets
         ["udp"] = Udp,
         ["tcp"] = Tcp,
         ["dhcp"] = Dhcp,
+        ["dns"] = DnsTargets.Message,
+        ["dns-resolver"] = DnsResolverTarget.Run,
         ["boot-args"] = BootArgs,
         ["app-args-word"] = AppArgsWord,
         ["stack"] = StackTarget.Run,

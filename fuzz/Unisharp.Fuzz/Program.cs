@@ -28,7 +28,7 @@ foreach (string path in args.Skip(1))
         replayed++;
         if (Environment.GetEnvironmentVariable("UNISHARP_FUZZ_VERBOSE") == "1")
         {
-            Console.WriteLine($"{file}: ok{(args[0] == "stack" ? $"; {StackRun.Summary}" : "")}");
+            Console.WriteLine($"{file}: ok{args[0] switch { "stack" => $"; {StackRun.Summary}", "dns-resolver" => $"\n{DnsResolverTarget.Summary}", _ => "" }}");
         }
     }
 }

@@ -42,6 +42,20 @@ public class CorpusReplayTests
         Assert.StartsWith("1 connections", StackRun.Summary, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("seed-dnsmasq-svc", "svc.test: 1 addresses, 198.18.7.7 first (1 UDP and 0 TCP queries so far)\nsvc.test: 1 addresses, 198.18.7.7 first (1 UDP and 0 TCP queries so far)\n")]
+    [InlineData("seed-dnsmasq-svc-later", "svc.test: 1 addresses, 198.18.7.7 first (1 UDP and 0 TCP queries so far)\nsvc.test: 1 addresses, 198.18.7.7 first (2 UDP and 0 TCP queries so far)\n")]
+    [InlineData("seed-dnsmasq-alias-then-target", "alias.test: 1 addresses, 198.18.7.7 first (2 UDP and 0 TCP queries so far)\n")]
+    [InlineData("seed-dnsmasq-many-tcp", "many.test: 40 addresses, 198.18.8.26 first (1 UDP and 1 TCP queries so far)\nmany.test: 40 addresses, 198.18.8.26 first (1 UDP and 1 TCP queries so far)\n")]
+    [InlineData("seed-dnsmasq-nx", "nx.test: NameNotFound (1 UDP and 0 TCP queries so far)\nnx.test: NameNotFound (1 UDP and 0 TCP queries so far)\n")]
+    public void DnsResolver_DnsmasqSeeds_ReachTheirAnswers(string seed, string expected)
+    {
+        // The resolver target's seeds must take it where they were captured for (cache, CNAME, TCP fallback, NXDOMAIN).
+        FuzzTargets.All["dns-resolver"](File.ReadAllBytes(Path.Combine(CorpusRoot(), "dns-resolver", seed)));
+
+        Assert.Equal(expected, DnsResolverTarget.Summary);
+    }
+
     private static string CorpusRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
