@@ -115,6 +115,12 @@ internal sealed class DnsResolver : IDnsResolver
                             throw new NetworkException(NetworkError.NameResolutionFailed,
                                 $"cannot resolve {name}: more than {_settings.MaxCNameHops} CNAMEs (a loop?)");
                         }
+                        if (DnsName.WireLength(target) < 0)
+                        {
+                            // A byte we do not send in names (read as \DDD): we could not ask for it.
+                            throw new NetworkException(NetworkError.NameResolutionFailed,
+                                $"cannot resolve {name}: the CNAME of {current} points to '{target}', a name that cannot be asked for");
+                        }
                         ttl = Duration.Min(ttl, Duration.FromSeconds(record.Ttl));
                         current = target.TrimEnd('.');
                         followed = true;

@@ -215,6 +215,25 @@ public class DnsSimulationTests
     }
 
     [Fact]
+    public void Resolve_CNameToNameWeCannotAskFor_FailsAsNameResolution()
+    {
+        // Found by fuzz/run dns-resolver: a CNAME whose target holds a byte we do not send in names (its text is
+        // "a\001b.test") made the next query's buffer -1 bytes long: an OverflowException out of ResolveAsync.
+        var s = Create(15);
+        s.Server.IncludeChain = false;
+        // The stub writes a CNAME without a Target from its Data as it is: the target's name in wire form.
+        s.Server.Add(new DnsRecord("alias.test", DnsRecordType.CName, 300, Data: [3, (byte)'a', 1, (byte)'b', 4, (byte)'t', (byte)'e', (byte)'s', (byte)'t', 0]));
+        PcapOnFailure.Run(s.Network, () =>
+        {
+            var e = Assert.Throws<NetworkException>(() => s.Resolve("alias.test"));
+
+            Assert.Equal(NetworkError.NameResolutionFailed, e.Error);
+            Assert.Contains("a\\001b.test", e.Message);
+            Assert.Equal(1, s.Server.UdpQueries);
+        });
+    }
+
+    [Fact]
     public void Resolve_TruncatedUdpAnswer_RepeatsOverTcp()
     {
         var s = Create(10);
