@@ -22,7 +22,7 @@ Writes OUT.csv (one row a second), OUT.md (the summary), OUT.png (RSS and throug
 
   sudo bench/soak/soak.py --minutes 1 --out /tmp/soak-smoke       # the smoke run
   sudo bench/soak/soak.py --minutes 30                             # bench/results/<date>-soak.{csv,md,png}
-Needs root, hping3, iputils-ping, python3-matplotlib and python3-numpy (Debian's /usr/bin/python3); the apps are
+Needs root; installs hping3, iputils-ping, python3-matplotlib and python3-numpy from Debian if missing; the apps are
 built first with ./unisharp build examples/echo and examples/http.
 """
 import argparse
@@ -460,6 +460,22 @@ def plot(rows, warmup, out_png, verdicts):
     fig.savefig(out_png, dpi=110)
 
 
+def ensure_tools():
+    """Installs from Debian's packages what the soak needs and this machine lacks (as run-tests does)."""
+    import importlib.util
+    import shutil
+    missing = [pkg for tool, pkg in (("hping3", "hping3"), ("ping", "iputils-ping")) if shutil.which(tool) is None]
+    missing += [pkg for mod, pkg in (("numpy", "python3-numpy"), ("matplotlib", "python3-matplotlib"))
+                if importlib.util.find_spec(mod) is None]
+    if not missing:
+        return
+    print(f"soak: installing {' '.join(missing)} from Debian's packages", flush=True)
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        sys.exit(f"soak: needs {' '.join(missing)}; install them (apt-get install) as root")
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=30)
@@ -470,6 +486,7 @@ def main():
     if a.load is not None:
         load(a.load, a.seed)
         return
+    ensure_tools()
     out = a.out or os.path.join(REPO, "bench", "results", f"{datetime.date.today().isoformat()}-soak")
     seconds = int(a.minutes * 60)
     warmup = seconds / 3
