@@ -8,7 +8,11 @@ using Unisharp.AspNetCore;
 using Unisharp.Hosting;
 using Unisharp.Net;
 
-var unikernel = Unikernel.CreateBuilder(args, "aspnet").UseStack();
+// TCP continuations on the stack's I/O thread: the transport's pumps (which never block) move a request into Kestrel's
+// pipe and a response out to TCP without a thread hop of their own. Kestrel's code runs on the thread pool
+// (UnisharpTransportOptions.UnsafePreferInlineScheduling would run it on the I/O thread too); code after an await on
+// our TCP itself (HttpClient below) resumes on the I/O thread, so it must not block there.
+var unikernel = Unikernel.CreateBuilder(args, "aspnet").UseStack(new TcpOptions { InlineContinuations = true });
 var port = unikernel.Argument(BootArgument.Port("port", 80, "The TCP port to serve HTTP/1.1 on."));
 // Kestrel speaks HTTP/2 without TLS (h2c, prior knowledge) only on an endpoint that speaks nothing else: on
 // Http1AndHttp2 without TLS it falls back to HTTP/1.1, as there is no ALPN to choose with.

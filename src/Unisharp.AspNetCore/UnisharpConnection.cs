@@ -38,17 +38,22 @@ internal sealed class UnisharpConnection : ConnectionContext,
     private volatile ConnectionAbortedException? _abortReason;
     private volatile bool _sendDone;
 
-    public UnisharpConnection(ITcpConnection tcp, MemoryPool<byte> pool, long maxReadBufferSize, long maxWriteBufferSize)
+    public UnisharpConnection(ITcpConnection tcp, UnisharpTransportOptions options)
     {
         _tcp = tcp;
+        var pool = options.MemoryPool ?? MemoryPool<byte>.Shared;
         MemoryPool = pool;
         LocalEndPoint = ToIPEndPoint(tcp.LocalEndpoint);
         RemoteEndPoint = ToIPEndPoint(tcp.RemoteEndpoint);
-        // Kestrel's own code runs on the thread pool, never on the stack's I/O thread; a threshold of 0 means unlimited.
-        _input = new Pipe(new PipeOptions(pool, PipeScheduler.ThreadPool, PipeScheduler.Inline,
-            maxReadBufferSize, maxReadBufferSize / 2, useSynchronizationContext: false));
-        _output = new Pipe(new PipeOptions(pool, PipeScheduler.Inline, PipeScheduler.ThreadPool,
-            maxWriteBufferSize, maxWriteBufferSize / 2, useSynchronizationContext: false));
+        // The pumps run inline wherever they are resumed: the receive pump where our read completed (the stack's I/O
+        // thread under InlineContinuations), the send pump inside Kestrel's flush, so a response reaches the TCP send
+        // buffer without a thread hop (the pumps never block). Kestrel's own code runs on the thread pool unless the
+        // app prefers inline scheduling. A threshold of 0 means unlimited.
+        var application = options.UnsafePreferInlineScheduling ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
+        _input = new Pipe(new PipeOptions(pool, application, PipeScheduler.Inline,
+            options.MaxReadBufferSize, options.MaxReadBufferSize / 2, useSynchronizationContext: false));
+        _output = new Pipe(new PipeOptions(pool, PipeScheduler.Inline, application,
+            options.MaxWriteBufferSize, options.MaxWriteBufferSize / 2, useSynchronizationContext: false));
         Transport = new DuplexPipe(_input.Reader, _output.Writer);
         Features = new FeatureCollection();
         Features.Set<IConnectionIdFeature>(this);
@@ -128,7 +133,6 @@ internal sealed class UnisharpConnection : ConnectionContext,
 
     private async Task ReceiveAsync()
     {
-        await Task.Yield();
         var writer = _input.Writer;
         Exception? error = null;
         try
@@ -178,7 +182,6 @@ internal sealed class UnisharpConnection : ConnectionContext,
 
     private async Task SendAsync()
     {
-        await Task.Yield();
         var reader = _output.Reader;
         Exception? error = null;
         try

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Unisharp.Net;
@@ -39,7 +38,7 @@ internal sealed class UnisharpConnectionListener(ITcpListener listener, IPEndPoi
                 // A connection without the switch keeps Nagle.
             }
         }
-        return new UnisharpConnection(tcp, options.MemoryPool ?? MemoryPool<byte>.Shared, options.MaxReadBufferSize, options.MaxWriteBufferSize);
+        return new UnisharpConnection(tcp, options);
     }
 
     public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)

@@ -17,6 +17,14 @@ public sealed class UnisharpTransportOptions
     /// <summary>Disables Nagle's algorithm on accepted connections (Kestrel's socket transport does); true by default.</summary>
     public bool NoDelay { get; set; } = true;
 
+    /// <summary>
+    /// Runs Kestrel's code where the transport completes a read, instead of queueing it to the thread pool (Kestrel's
+    /// socket transport has the same switch): no thread hop per request. Under the stack's
+    /// <c>TcpOptions.InlineContinuations</c> that place is the stack's I/O thread, so, as there, the app's code must not
+    /// block (no synchronous waits or I/O, no long computation) or every connection stalls. Default off.
+    /// </summary>
+    public bool UnsafePreferInlineScheduling { get; set; }
+
     /// <summary>The buffers of the connections' pipes; <see cref="MemoryPool{T}.Shared"/> when null.</summary>
     public MemoryPool<byte>? MemoryPool { get; set; }
 }

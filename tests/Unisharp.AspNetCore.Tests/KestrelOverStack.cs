@@ -38,14 +38,22 @@ internal sealed class KestrelOverStack : IAsyncDisposable
 
     public Ipv4Endpoint Endpoint => new(Server.Address, Port);
 
-    public static async Task<KestrelOverStack> StartAsync(Action<WebApplication> map, Action<UnisharpTransportOptions>? transport = null)
+    /// <param name="inline">
+    /// The server as examples/aspnet runs it: TCP continuations on the stack's I/O thread and Kestrel's code inline
+    /// (<see cref="UnisharpTransportOptions.UnsafePreferInlineScheduling"/>), so Kestrel runs on the I/O thread.
+    /// </param>
+    public static async Task<KestrelOverStack> StartAsync(Action<WebApplication> map, Action<UnisharpTransportOptions>? transport = null, bool inline = false)
     {
         var (clientDevice, serverDevice) = PipeDevice.CreatePair(MacAddress.Parse("02:00:00:00:15:0a"), MacAddress.Parse("02:00:00:00:15:0b"));
-        var client = Start(clientDevice, "198.18.15.1/24");
-        var server = Start(serverDevice, "198.18.15.2/24");
+        var client = Start(clientDevice, "198.18.15.1/24", null);
+        var server = Start(serverDevice, "198.18.15.2/24", inline ? new TcpOptions { InlineContinuations = true } : null);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUnisharp(server, configure: transport);
+        builder.WebHost.UseUnisharp(server, configure: t =>
+        {
+            t.UnsafePreferInlineScheduling = inline;
+            transport?.Invoke(t);
+        });
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(IPAddress.Any, Port);
@@ -57,8 +65,9 @@ internal sealed class KestrelOverStack : IAsyncDisposable
         return new KestrelOverStack(client, server, app);
     }
 
-    private static DirectStack Start(PipeDevice device, string cidr) => DirectStack.Start(new StackOptions
+    private static DirectStack Start(PipeDevice device, string cidr, TcpOptions? tcp) => DirectStack.Start(new StackOptions
     {
+        Tcp = tcp,
         Device = device,
         Clock = new SystemClock(),
         Entropy = new SystemEntropy(),

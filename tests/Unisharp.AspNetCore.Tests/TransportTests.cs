@@ -39,11 +39,13 @@ public sealed class TransportTests
 
     private static TaskCompletionSource s_aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    [Fact]
-    public async Task Get_KeepAlive_TwoResponsesOnOneConnectionWithEndpoints()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Get_KeepAlive_TwoResponsesOnOneConnectionWithEndpoints(bool inline)
     {
         using var cancel = new CancellationTokenSource(s_timeout);
-        await using var web = await KestrelOverStack.StartAsync(Map);
+        await using var web = await KestrelOverStack.StartAsync(Map, inline: inline);
         await using var tcp = await web.ConnectAsync(cancel.Token);
         var stream = tcp.GetStream();
 
@@ -56,12 +58,14 @@ public sealed class TransportTests
         }
     }
 
-    [Fact]
-    public async Task Post_FourMebibytes_EchoedByteExactThroughBothPipes()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Post_FourMebibytes_EchoedByteExactThroughBothPipes(bool inline)
     {
         using var cancel = new CancellationTokenSource(s_timeout);
         // Small pipes, so both directions have to wait on the other side (backpressure, not buffering).
-        await using var web = await KestrelOverStack.StartAsync(Map, t => { t.MaxReadBufferSize = 16 * 1024; t.MaxWriteBufferSize = 16 * 1024; });
+        await using var web = await KestrelOverStack.StartAsync(Map, t => { t.MaxReadBufferSize = 16 * 1024; t.MaxWriteBufferSize = 16 * 1024; }, inline);
         await using var tcp = await web.ConnectAsync(cancel.Token);
         var stream = tcp.GetStream();
         byte[] data = new byte[4 << 20];
@@ -79,11 +83,13 @@ public sealed class TransportTests
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(body));
     }
 
-    [Fact]
-    public async Task ConnectionClose_ResponseThenFin_ReadEndsAtZero()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ConnectionClose_ResponseThenFin_ReadEndsAtZero(bool inline)
     {
         using var cancel = new CancellationTokenSource(s_timeout);
-        await using var web = await KestrelOverStack.StartAsync(Map);
+        await using var web = await KestrelOverStack.StartAsync(Map, inline: inline);
         await using var tcp = await web.ConnectAsync(cancel.Token);
         var stream = tcp.GetStream();
 
@@ -94,12 +100,14 @@ public sealed class TransportTests
         Assert.Equal(0, await stream.ReadAsync(new byte[16], cancel.Token));
     }
 
-    [Fact]
-    public async Task ClientReset_DuringRequest_RequestAbortedFires()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ClientReset_DuringRequest_RequestAbortedFires(bool inline)
     {
         s_aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var cancel = new CancellationTokenSource(s_timeout);
-        await using var web = await KestrelOverStack.StartAsync(Map);
+        await using var web = await KestrelOverStack.StartAsync(Map, inline: inline);
         var tcp = await web.ConnectAsync(cancel.Token);
 
         await tcp.WriteAsync("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), cancel.Token);
@@ -139,11 +147,13 @@ public sealed class TransportTests
         Assert.Equal(0x88, types.Find(t => t.Type == 1 && t.Stream == 1).First); // :status 200, static index 8
     }
 
-    [Fact]
-    public async Task Stop_IdleKeepAliveConnection_ClosedAndStopCompletes()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Stop_IdleKeepAliveConnection_ClosedAndStopCompletes(bool inline)
     {
         using var cancel = new CancellationTokenSource(s_timeout);
-        await using var web = await KestrelOverStack.StartAsync(Map);
+        await using var web = await KestrelOverStack.StartAsync(Map, inline: inline);
         await using var tcp = await web.ConnectAsync(cancel.Token);
         var stream = tcp.GetStream();
         await stream.WriteAsync("GET /ip HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), cancel.Token);
