@@ -14,8 +14,10 @@ public static class UnisharpWebHostBuilderExtensions
 {
     /// <summary>
     /// Serves Kestrel's endpoints on the unikernel's stack (ours over TAP or virtio-net, or the host's sockets under
-    /// <c>--net socket</c>) instead of Kestrel's socket transport, and stops the app when the unikernel is asked to stop.
-    /// Listen on IPv4: <c>options.Listen(IPAddress.Any, port)</c>.
+    /// <c>--net socket</c>) instead of Kestrel's socket transport, and stops the app when the unikernel is asked to stop:
+    /// Kestrel stops accepting at once and lets requests in flight finish within the unikernel's grace period
+    /// (<see cref="UnikernelContext.StopGracePeriod"/>, set with <see cref="UnikernelBuilder.StopGracePeriod"/>; the host's
+    /// shutdown timeout is that less 2 s), then aborts what is left. Listen on IPv4: <c>options.Listen(IPAddress.Any, port)</c>.
     /// </summary>
     public static IWebHostBuilder UseUnisharp(this IWebHostBuilder builder, UnikernelContext context, Action<UnisharpTransportOptions>? configure = null)
     {
@@ -26,6 +28,7 @@ public static class UnisharpWebHostBuilderExtensions
             services.RemoveAll<IHostLifetime>();
             services.AddSingleton<IHostLifetime>(provider =>
                 new UnikernelHostLifetime(context.Stopping, provider.GetRequiredService<IHostApplicationLifetime>()));
+            services.Configure<HostOptions>(host => host.ShutdownTimeout = UnikernelHostLifetime.ShutdownTimeout(context.StopGracePeriod));
         });
     }
 

@@ -17,6 +17,9 @@ public sealed class DirectStack : IStack
 {
     /// <summary>The longest the I/O thread sleeps in the device without a timer due, as a safety net.</summary>
     private static readonly Duration s_maxWait = Duration.FromSeconds(1);
+    // How long a stopping stack goes on for connections the app has closed, to deliver what they hold and their FIN
+    // (a stopping server's last responses); the rest are cut off.
+    private static readonly Duration s_closeDrain = Duration.FromSeconds(1);
 
     private readonly StackOptions _options;
     private readonly NetworkInterface _iface;
@@ -212,15 +215,27 @@ public sealed class DirectStack : IStack
         var clock = _options.Clock;
         try
         {
-            while (!_stopping)
+            var drainUntil = Instant.Never;
+            while (true)
             {
+                if (_stopping)
+                {
+                    if (drainUntil == Instant.Never)
+                    {
+                        drainUntil = clock.Now + s_closeDrain;
+                    }
+                    if (clock.Now >= drainUntil || !_tcp.Layer.HasClosesUnderWay())
+                    {
+                        break;
+                    }
+                }
                 // Wakes asked for from here on need another poll; those before are served by this one.
                 Interlocked.Exchange(ref _wakePending, 0);
                 _iface.Poll(clock.Now);
                 var now = clock.Now;
-                var next = _iface.PollAt(now);
+                var next = Instant.Min(_iface.PollAt(now), drainUntil);
                 var wait = next == Instant.Never ? s_maxWait : Duration.Min(next - now, s_maxWait);
-                if (wait > Duration.Zero && !_stopping)
+                if (wait > Duration.Zero && (!_stopping || drainUntil != Instant.Never))
                 {
                     Interlocked.Exchange(ref _sleeping, 1);
                     if (Volatile.Read(ref _wakePending) == 0)

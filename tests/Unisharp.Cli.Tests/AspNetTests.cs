@@ -1,23 +1,24 @@
+using System.Diagnostics;
 using Unisharp.Testing;
 
 namespace Unisharp.Cli.Tests;
 
 /// <summary>
-/// curl and python3 against examples/aspnet (ASP.NET Core's Kestrel through Unisharp.AspNetCore, NativeAOT) on our
-/// stack over a TAP device in a namespace made for the test, and on the host's sockets.
+/// curl and python3 against examples/aspnet (ASP.NET Core's Kestrel through Unisharp.AspNetCore, NativeAOT) run as a user
+/// runs it, with <c>unisharp run -t unix</c>: on our stack over a TAP device in the tool's namespace (one app shared by
+/// most tests, <see cref="AspNetOnTap"/>), and on the host's sockets.
 /// </summary>
 [Collection(CliCollection.Name)]
-public sealed class AspNetTests(BuiltExamples examples)
+public sealed class AspNetTests(BuiltExamples examples, AspNetOnTap shared) : IClassFixture<AspNetOnTap>
 {
-    private const string Tap = "ustap0";
-    private const string Peer = "198.18.0.1";
-    private const string Ours = "198.18.0.2";
+    private const string Peer = AspNetOnTap.Peer;
+    private const string Ours = AspNetOnTap.Ours;
 
     [RequiresNamespacesFact]
     public void Curl_KeepAlivePagesJsonStaticFileAndHealth_OneConnectionAndClientAddress()
     {
-        using var ns = NetworkNamespace.Create();
-        using var app = StartOnTap(ns);
+        var ns = shared.Namespace(examples);
+        var app = shared.Tool(examples);
 
         string[] paths = ["/", "/api/items", "/style.css", "/healthz", "/api/whoami"];
         var files = paths.Select((_, i) => $"/tmp/aspnet-{ns.Name}-{i}").ToArray();
@@ -50,8 +51,8 @@ public sealed class AspNetTests(BuiltExamples examples)
     [RequiresNamespacesFact]
     public void Curl_Http2PriorKnowledge_ServedAsH2c()
     {
-        using var ns = NetworkNamespace.Create();
-        using var app = StartOnTap(ns);
+        var ns = shared.Namespace(examples);
+        var app = shared.Tool(examples);
 
         // One URL per curl: Debian's curl 7.88 fails a second request on a reused h2c connection ("Error in the HTTP2
         // framing layer") against Kestrel's socket transport as well.
@@ -63,8 +64,8 @@ public sealed class AspNetTests(BuiltExamples examples)
     [RequiresNamespacesFact]
     public void Curl_TenMebibytePostAndHundredMebibyteResponse_ByteExact()
     {
-        using var ns = NetworkNamespace.Create();
-        using var app = StartOnTap(ns);
+        var ns = shared.Namespace(examples);
+        var app = shared.Tool(examples);
 
         var (path, sha256) = TestPattern.RandomFile(10L << 20);
         try
@@ -93,8 +94,8 @@ public sealed class AspNetTests(BuiltExamples examples)
     [RequiresNamespacesFact]
     public void BadInput_SlowlorisAndTenThousandBrokenHeads_LimitsHoldAndNextRequestServed()
     {
-        using var ns = NetworkNamespace.Create();
-        using var app = StartOnTap(ns);
+        var ns = shared.Namespace(examples);
+        var app = shared.Tool(examples);
 
         const string Slowloris = """
             import select, socket, sys, threading, time
@@ -170,120 +171,159 @@ public sealed class AspNetTests(BuiltExamples examples)
         Assert.False(app.HasExited, app.Log);
     }
 
+    /// <summary>
+    /// <c>unisharp run --net socket</c>: Kestrel on our transport over the host's sockets (bound to 127.0.0.1 by
+    /// <c>--ipv4</c>), HTTP/1.1 and h2c; SIGTERM to the tool stops Kestrel with the unikernel, which exits with 143.
+    /// </summary>
     [RequiresNamespacesFact]
     public void Curl_HostSockets_PageJsonAndHttp2()
     {
-        using var ns = NetworkNamespace.Create();
-        using var app = PeerApp.Start(ns, examples.Executable("aspnet"), "--net=socket", "--port=8180", "--h2c-port=8181");
-        app.WaitForLog("Kestrel listening on .*:8181", TimeSpan.FromSeconds(30));
+        string app = PublishTests.AppDirectory(examples.Executable("aspnet"));
+        int http = PublishTests.FreePort(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        int h2c = PublishTests.FreePort(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        using var tool = PeerApp.StartTool("run", app, "-t", "unix", "--no-build", "--net", "socket", "--",
+            "--ipv4=127.0.0.1/8", $"--port={http}", $"--h2c-port={h2c}");
+        tool.WaitForLog($@"Kestrel listening on 127\.0\.0\.1:{h2c}", TimeSpan.FromSeconds(60));
 
-        Assert.Contains("Hello from ASP.NET Core on Unisharp", Curl(ns, "-sS", "--max-time", "20", "http://127.0.0.1:8180/").Stdout);
-        Assert.StartsWith("[{\"id\":1,", Curl(ns, "-sS", "--max-time", "20", "http://127.0.0.1:8180/api/items").Stdout);
-        Assert.Matches(@"^127\.0\.0\.1:\d+ HTTP/2\n$", Curl(ns, "-sS", "--http2-prior-knowledge", "--max-time", "20", "http://127.0.0.1:8181/api/whoami").Stdout);
+        Assert.Contains("Hello from ASP.NET Core on Unisharp", HostCurl("-sS", "--max-time", "20", $"http://127.0.0.1:{http}/").Stdout);
+        Assert.StartsWith("[{\"id\":1,", HostCurl("-sS", "--max-time", "20", $"http://127.0.0.1:{http}/api/items").Stdout);
+        Assert.Matches(@"^127\.0\.0\.1:\d+ HTTP/2\n$", HostCurl("-sS", "--http2-prior-knowledge", "--max-time", "20", $"http://127.0.0.1:{h2c}/api/whoami").Stdout);
 
         // SIGTERM: Kestrel stops with the unikernel, which exits with 143.
-        app.Signal("TERM");
-        Assert.Equal(143, app.WaitForExit(TimeSpan.FromSeconds(20)));
+        tool.Signal("TERM");
+        Assert.Equal(143, tool.WaitForExit(TimeSpan.FromSeconds(20)));
     }
 
     /// <summary>
-    /// HTTPS with a certificate and key from files named by boot arguments (made here, signed by a test CA): curl with
-    /// the CA gets HTTP/2 by ALPN and HTTP/1.1 when it asks; a handshake of garbage does not stop the next one.
+    /// HTTPS with a certificate and key from files named by boot arguments (signed by a test CA): curl with the CA gets
+    /// HTTP/2 by ALPN and HTTP/1.1 when it asks; a handshake of garbage does not stop the next one.
     /// </summary>
     [RequiresNamespacesFact]
     public void Curl_HttpsWithCertificateFile_Http2ByAlpnHttp11AndGarbageHandshakeSurvived()
     {
-        string dir = Path.Combine(Path.GetTempPath(), $"aspnet-tls-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(dir);
-        try
-        {
-            const string MakeCertificates = """
-                set -e
-                cd "$1"
-                openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=unisharp-test-ca
-                openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj "/CN=$2"
-                printf 'subjectAltName=IP:%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$2" > server.ext
-                openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
-                """;
-            HostCommand.Run("bash", ["-c", MakeCertificates, "make-certificates", dir, Ours], TimeSpan.FromSeconds(60)).EnsureSuccess("make the test certificates");
-            using var ns = NetworkNamespace.Create();
-            using var app = StartOnTap(ns, $"--cert={dir}/server.pem", $"--key={dir}/server.key");
-            app.WaitForLog("Kestrel listening on .*:443", TimeSpan.FromSeconds(30));
+        var ns = shared.Namespace(examples);
+        var app = shared.Tool(examples);
+        string ca = shared.CaFile;
 
-            string ca = Path.Combine(dir, "ca.pem");
-            var h2 = Curl(ns, "-sS", "--cacert", ca, "--http2", "--max-time", "20", "-w", "%{http_version}", $"https://{Ours}/api/whoami");
-            Assert.Matches($@"^{Peer.Replace(".", @"\.")}:\d+ HTTP/2\n2$", h2.Stdout);
-            var h1 = Curl(ns, "-sS", "--cacert", ca, "--http1.1", "--max-time", "20", "-w", "%{http_version}", $"https://{Ours}/healthz");
-            Assert.Equal("ok\n1.1", h1.Stdout);
+        var h2 = Curl(ns, "-sS", "--cacert", ca, "--http2", "--max-time", "20", "-w", "%{http_version}", $"https://{Ours}/api/whoami");
+        Assert.Matches($@"^{Peer.Replace(".", @"\.")}:\d+ HTTP/2\n2$", h2.Stdout);
+        var h1 = Curl(ns, "-sS", "--cacert", ca, "--http1.1", "--max-time", "20", "-w", "%{http_version}", $"https://{Ours}/healthz");
+        Assert.Equal("ok\n1.1", h1.Stdout);
 
-            ns.Exec(TimeSpan.FromSeconds(30), "bash", "-c", $"head -c 3000 /dev/urandom | nc -N -w 3 {Ours} 443");
-            Assert.Contains("Hello from ASP.NET Core on Unisharp", Curl(ns, "-sS", "--cacert", ca, "--max-time", "20", $"https://{Ours}/").Stdout);
-            Assert.False(app.HasExited, app.Log);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        ns.Exec(TimeSpan.FromSeconds(30), "bash", "-c", $"head -c 3000 /dev/urandom | nc -N -w 3 {Ours} 443");
+        Assert.Contains("Hello from ASP.NET Core on Unisharp", Curl(ns, "-sS", "--cacert", ca, "--max-time", "20", $"https://{Ours}/").Stdout);
+        Assert.False(app.HasExited, app.Log);
     }
 
     /// <summary>
     /// GET /api/upstream calls another service by name: HttpClient on our stack, svc.test resolved by our DNS stub
-    /// against dnsmasq (no upstream of its own) in the namespace, the body served by python3's http.server.
+    /// against dnsmasq (no upstream of its own) on the TAP's host side, the body served by python3's http.server there.
     /// </summary>
     [RequiresNamespacesFact]
     public void Curl_UpstreamRoute_HttpClientByNameThroughDnsmasq()
     {
-        string dir = Path.Combine(Path.GetTempPath(), $"aspnet-upstream-{Guid.NewGuid():N}");
+        var ns = shared.Namespace(examples);
+        var app = shared.Tool(examples);
+        var (length, sha256) = shared.Upstream;
+
+        // The peers take a moment to listen: the route answers 502 until then.
+        string answer = "";
+        for (int attempt = 0; attempt < 40 && !answer.Contains(" 200 "); attempt++)
+        {
+            Thread.Sleep(attempt == 0 ? 0 : 500);
+            answer = ns.Exec(TimeSpan.FromSeconds(30), "curl", "-sS", "--max-time", "20", $"http://{Ours}/api/upstream").Stdout;
+        }
+        Assert.Equal($"http://svc.test:8000/file 200 {length} bytes sha256 {sha256}\n", answer);
+        Assert.False(app.HasExited, app.Log);
+    }
+
+    /// <summary>
+    /// SIGTERM to <c>unisharp run</c> with two requests in flight (POSTs to /api/echo whose bodies the client trickles):
+    /// Kestrel refuses new connections at once, lets the short one finish (its echo byte-exact) and aborts the one that
+    /// would outlast the unikernel's 5 s grace period when its shutdown timeout (taken from it: 3 s) ends; the app then
+    /// returns by itself, so the unikernel exits with 143 within the grace period, not at the host's deadline (which
+    /// warns "did not stop" and exits 0).
+    /// </summary>
+    [RequiresNamespacesFact]
+    public void Stop_RequestsInFlight_ShortOneCompletesNewConnectionsRefusedLongOneAbortedExitsWithinGrace()
+    {
+        // Sends a POST of CHUNKS x 4 KiB, one chunk every 0.1 s (touching MARKER after the first), then reads the echo.
+        const string Trickle = """
+            import os, socket, sys, time
+            host, chunks, marker = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+            body = os.urandom(4096 * chunks)
+            s = socket.create_connection((host, 80), timeout=30)
+            start = time.monotonic()
+            try:
+                s.sendall(b"POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n" % len(body))
+                for i in range(chunks):
+                    s.sendall(body[i * 4096:(i + 1) * 4096])
+                    if i == 0: open(marker, "w").close()
+                    time.sleep(0.1)
+                answer = b""
+                while True:
+                    data = s.recv(65536)
+                    if not data: break
+                    answer += data
+                    if answer.endswith(body): break
+                print("echoed" if answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(body) else "wrong %r" % answer[:200])
+            except OSError as e:
+                print("ended %s after %.1f s" % (type(e).__name__, time.monotonic() - start))
+            """;
+        string app = PublishTests.AppDirectory(examples.Executable("aspnet"));
+        string dir = Path.Combine(Path.GetTempPath(), $"aspnet-stop-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
-        byte[] content = new byte[1_000_000];
-        new Random(15).NextBytes(content);
-        File.WriteAllBytes(Path.Combine(dir, "file"), content);
-        string expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content));
-        using var ns = NetworkNamespace.Create();
-        var peers = new List<System.Diagnostics.Process>();
+        using var tool = PeerApp.StartTool("run", app, "-t", "unix", "--no-build", "--net", "tap:ustap1", "--", "--ipv4=198.18.1.2/24");
         try
         {
-            using var app = StartOnTap(ns, $"--dns={Peer}", "--upstream=http://svc.test:8000/file");
-            peers.Add(ns.Start(["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", $"--interface={Tap}",
-                "--bind-interfaces", $"--address=/svc.test/{Peer}"]));
-            peers.Add(ns.Start(["python3", "-m", "http.server", "8000", "--bind", Peer, "--directory", dir]));
-
-            // The peers take a moment to listen: the route answers 502 until then.
-            string answer = "";
-            for (int attempt = 0; attempt < 40 && !answer.Contains(" 200 "); attempt++)
+            string name = tool.WaitForLog(@"reach the guest with: ip netns exec (\S+) ping", TimeSpan.FromSeconds(60)).Groups[1].Value;
+            tool.WaitForLog("Kestrel listening on .*:8080", TimeSpan.FromSeconds(60));
+            using var ns = NetworkNamespace.Existing(name);
+            string shortMarker = Path.Combine(dir, "short"), longMarker = Path.Combine(dir, "long");
+            // About 1.6 s and 20 s at the client's pace.
+            var shortRequest = Task.Run(() => ns.Exec(TimeSpan.FromSeconds(60), "python3", "-c", Trickle, "198.18.1.2", "16", shortMarker));
+            var longRequest = Task.Run(() => ns.Exec(TimeSpan.FromSeconds(60), "python3", "-c", Trickle, "198.18.1.2", "200", longMarker));
+            var clock = Stopwatch.StartNew();
+            while (!(File.Exists(shortMarker) && File.Exists(longMarker)))
             {
-                Thread.Sleep(attempt == 0 ? 0 : 500);
-                answer = ns.Exec(TimeSpan.FromSeconds(30), "curl", "-sS", "--max-time", "20", $"http://{Ours}/api/upstream").Stdout;
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20) && !shortRequest.IsCompleted && !longRequest.IsCompleted, "the requests did not start:\n" + tool.Log);
+                Thread.Sleep(10);
             }
-            Assert.Equal($"http://svc.test:8000/file 200 {content.Length} bytes sha256 {expected}\n", answer);
-            Assert.False(app.HasExited, app.Log);
+
+            tool.Signal("TERM");
+            var stopping = Stopwatch.StartNew();
+            // A new connection is refused (curl's 7) while the short request is still under way.
+            int refused = -1;
+            while (refused != 7 && stopping.Elapsed < TimeSpan.FromSeconds(1))
+            {
+                refused = ns.Exec(TimeSpan.FromSeconds(10), "curl", "-sS", "--max-time", "2", "-o", "/dev/null", "http://198.18.1.2/healthz").ExitCode;
+            }
+            Assert.True(refused == 7, $"a new connection after SIGTERM: curl exit {refused}\n{tool.Log}");
+            Assert.False(shortRequest.IsCompleted, "the short request ended before the new connection was refused");
+
+            var done = shortRequest.GetAwaiter().GetResult();
+            Assert.True(done.Stdout == "echoed\n", done.Stdout + done.Stderr + tool.Log);
+
+            var aborted = longRequest.GetAwaiter().GetResult();
+            var abortedAfter = stopping.Elapsed;
+            Assert.True(System.Text.RegularExpressions.Regex.IsMatch(aborted.Stdout, "^ended (ConnectionResetError|BrokenPipeError)"), aborted.Stdout + aborted.Stderr + tool.Log);
+            Assert.True(abortedAfter > TimeSpan.FromSeconds(2.5) && abortedAfter < TimeSpan.FromSeconds(5), $"aborted {abortedAfter} after SIGTERM\n{tool.Log}");
+
+            Assert.Equal(143, tool.WaitForExit(TimeSpan.FromSeconds(15)));
+            Assert.DoesNotContain("did not stop within", tool.Log);
+            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(8), $"exited {stopping.Elapsed} after SIGTERM\n{tool.Log}");
         }
         finally
         {
-            foreach (var peer in peers)
-            {
-                peer.Kill();
-                peer.WaitForExit();
-                peer.Dispose();
-            }
             Directory.Delete(dir, recursive: true);
         }
     }
 
-    private PeerApp StartOnTap(NetworkNamespace ns, params string[] bootArguments)
+    private static HostCommand.Result HostCurl(params string[] arguments)
     {
-        PeerApp.CreateTap(ns, Tap, $"{Peer}/24");
-        var app = PeerApp.Start(ns, examples.Executable("aspnet"), [$"--net=tap:{Tap}", "--mac=02:00:00:00:00:02", $"--ipv4={Ours}/24", .. bootArguments]);
-        try
-        {
-            app.WaitForLog("Kestrel listening on .*:8080", TimeSpan.FromSeconds(30));
-            return app;
-        }
-        catch
-        {
-            app.Dispose();
-            throw;
-        }
+        var result = HostCommand.Run("curl", arguments, TimeSpan.FromSeconds(30));
+        Assert.True(result.ExitCode == 0, $"curl {string.Join(' ', arguments)}: {result.Stderr}");
+        return result;
     }
 
     private static int CountOf(string text, string value)

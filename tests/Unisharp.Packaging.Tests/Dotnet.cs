@@ -14,6 +14,30 @@ internal static class Dotnet
 
     public static Result Run(string program, string workingDirectory, TimeSpan timeout, params string[] arguments)
     {
+        var start = StartInfo(program, workingDirectory, arguments);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {program}");
+        var output = new StringBuilder();
+        var gate = new object();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { output.AppendLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { output.AppendLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish in {timeout.TotalSeconds:0} s:\n{Tail(output.ToString())}");
+        }
+        process.WaitForExit();
+        lock (gate)
+        {
+            return new Result(process.ExitCode, output.ToString());
+        }
+    }
+
+    /// <summary>How a user's shell would start <paramref name="program"/>: without the test host's MSBuild settings.</summary>
+    public static ProcessStartInfo StartInfo(string program, string workingDirectory, params string[] arguments)
+    {
         var start = new ProcessStartInfo(program)
         {
             WorkingDirectory = workingDirectory,
@@ -33,24 +57,7 @@ internal static class Dotnet
         }
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {program}");
-        var output = new StringBuilder();
-        var gate = new object();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { output.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { output.AppendLine(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish in {timeout.TotalSeconds:0} s:\n{Tail(output.ToString())}");
-        }
-        process.WaitForExit();
-        lock (gate)
-        {
-            return new Result(process.ExitCode, output.ToString());
-        }
+        return start;
     }
 
     private static string Tail(string text) => text.Length <= 6000 ? text : text[^6000..];

@@ -115,6 +115,67 @@ public sealed class PackagingTests(PackagedFeed feed) : IClassFixture<PackagedFe
         Assert.Equal("\u007fELF"u8.ToArray(), File.ReadAllBytes(built)[..4]);
     }
 
+    /// <summary>
+    /// <c>dotnet new unisharp-web</c> from the template pack, then the installed tool: <c>unisharp build</c> (NativeAOT, Kestrel
+    /// on our stack from the packages) and <c>unisharp run --net socket</c>; curl gets the page and the JSON greeting with
+    /// the client's address; SIGTERM stops it with 143.
+    /// </summary>
+    [Fact]
+    public void WebTemplateBuildsWithTheToolRunsAndServes()
+    {
+        Dotnet.Run("dotnet", feed.Apps, TimeSpan.FromMinutes(3), "new", "unisharp-web", "-n", "Web", "--debug:custom-hive", feed.Hive)
+            .Ensure("dotnet new unisharp-web");
+        string tools = Path.Combine(feed.Work, "tools-web");
+        Dotnet.Run("dotnet", feed.Apps, Publish, "tool", "install", "Unisharp.Cli", "--tool-path", tools, "--add-source", feed.Feed,
+            "--version", feed.Version).Ensure("dotnet tool install Unisharp.Cli");
+        string unisharp = Path.Combine(tools, "unisharp");
+
+        Dotnet.Run(unisharp, feed.Apps, Publish, "build", "Web", "-t", "unix").Ensure("unisharp build Web -t unix");
+        Assert.Equal("\u007fELF"u8.ToArray(), File.ReadAllBytes(Path.Combine(feed.Apps, "Web", "dist", "Web"))[..4]);
+
+        int port = FreePort();
+        using var run = System.Diagnostics.Process.Start(Dotnet.StartInfo(unisharp, feed.Apps, "run", "Web", "-t", "unix", "--no-build", "--net", "socket", "--",
+            "--ipv4=127.0.0.1/8", $"--port={port}"))!;
+        var log = new StringBuilder();
+        run.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        run.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        run.BeginOutputReadLine();
+        run.BeginErrorReadLine();
+        try
+        {
+            string greeting = Curl($"http://127.0.0.1:{port}/api/greeting/Ada", TimeSpan.FromSeconds(30));
+            Assert.True(greeting == """{"message":"Hello, Ada!","client":"127.0.0.1"}""", greeting + log);
+            Assert.Equal("Hello from Web: ASP.NET Core on Unisharp", Curl($"http://127.0.0.1:{port}/", TimeSpan.FromSeconds(10)));
+
+            Dotnet.Run("kill", feed.Apps, TimeSpan.FromSeconds(10), "-TERM", run.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).Ensure("kill -TERM");
+            Assert.True(run.WaitForExit(TimeSpan.FromSeconds(20)), log.ToString());
+            Assert.True(run.ExitCode == 143, $"exit {run.ExitCode}\n{log}");
+        }
+        finally
+        {
+            if (!run.HasExited)
+            {
+                run.Kill(entireProcessTree: true);
+                run.WaitForExit();
+            }
+        }
+    }
+
+    /// <summary>curl's answer, asked again while the server is not listening yet.</summary>
+    private static string Curl(string url, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var answer = Dotnet.Run("curl", "/", TimeSpan.FromSeconds(20), "-sS", "--fail", "--max-time", "10", url);
+            if (answer.ExitCode == 0 || DateTime.UtcNow > deadline)
+            {
+                return answer.Ensure($"curl {url}").Output.TrimEnd('\n');
+            }
+            Thread.Sleep(300);
+        }
+    }
+
     private static int FreePort()
     {
         using var probe = new TcpListener(System.Net.IPAddress.Loopback, 0);

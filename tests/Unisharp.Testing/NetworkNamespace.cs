@@ -10,8 +10,13 @@ public sealed partial class NetworkNamespace : IDisposable
 {
     private const int CLONE_NEWNET = 0x40000000;
     private static int s_counter;
+    private readonly bool _owned;
 
-    private NetworkNamespace(string name) => Name = name;
+    private NetworkNamespace(string name, bool owned = true)
+    {
+        Name = name;
+        _owned = owned;
+    }
 
     public string Name { get; }
 
@@ -41,6 +46,12 @@ public sealed partial class NetworkNamespace : IDisposable
         }
         return ns;
     }
+
+    /// <summary>
+    /// A namespace someone else made and deletes (the tool's <c>unisharp-PID</c>), to run peers in; disposing this
+    /// handle leaves it.
+    /// </summary>
+    public static NetworkNamespace Existing(string name) => new(name, owned: false);
 
     /// <summary>Runs a command inside the namespace (<c>ip netns exec</c>).</summary>
     public HostCommand.Result Exec(params string[] command) => Exec(TimeSpan.FromSeconds(60), command);
@@ -113,7 +124,10 @@ public sealed partial class NetworkNamespace : IDisposable
 
     public void Dispose()
     {
-        HostCommand.Run("ip", ["netns", "delete", Name]);
+        if (_owned)
+        {
+            HostCommand.Run("ip", ["netns", "delete", Name]);
+        }
     }
 
     private static string? Probe()

@@ -591,6 +591,22 @@ internal sealed class TcpLayer : IIpv4Protocol, ITcpSegmentSink
         }
     }
 
+    /// <summary>True while a connection the app has closed and let go of still sends what it holds or waits for its FIN's acknowledgement.</summary>
+    public bool HasClosesUnderWay()
+    {
+        lock (Lock)
+        {
+            foreach (var socket in _sockets.Values)
+            {
+                if (socket.IsOrphan && socket.Error is null && socket.IsClosing)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
     /// <summary>The stack is stopping: every connection and listener ends with <see cref="NetworkError.Closed"/>.</summary>
     public void CloseAll()
     {

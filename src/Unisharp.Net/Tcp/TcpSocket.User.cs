@@ -107,6 +107,9 @@ internal sealed partial class TcpSocket
     /// <summary>A close has nothing more to wait for: our FIN is acknowledged or the connection is over.</summary>
     public bool IsCloseDone => FinAcknowledged || State is TcpState.Closed or TcpState.TimeWait;
 
+    /// <summary>Our FIN is queued after the data and not yet acknowledged: a graceful close under way.</summary>
+    public bool IsClosing => _finQueued && !IsCloseDone;
+
     /// <summary>RFC 9293 §3.10.5 ABORT: a reset goes out on the next poll; queued data is discarded.</summary>
     public void Abort()
     {

@@ -44,7 +44,11 @@ public sealed class UnikernelBuilder
 
     public string Name { get; }
 
-    /// <summary>How long the app has to finish after a stop signal before the unikernel exits anyway.</summary>
+    /// <summary>
+    /// How long the app has to finish after a stop signal before the unikernel exits anyway; 5 s by default. It is the
+    /// one shutdown setting: the app sees it as <see cref="UnikernelContext.StopGracePeriod"/>, and ASP.NET Core's
+    /// shutdown timeout on our stack (<c>UseUnisharp</c>) is taken from it.
+    /// </summary>
     public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Declares a boot argument; read its value with <see cref="UnikernelContext.Get{T}"/>.</summary>
@@ -183,7 +187,7 @@ public sealed class UnikernelBuilder
                 devices.Own(stack);
             }
             log.Debug("host", $"{Name} starting on target {_target.Name}");
-            var context = new UnikernelContext(_target.Name, devices, stack, arguments, log, stop.Token);
+            var context = new UnikernelContext(_target.Name, devices, stack, arguments, log, stop.Token, StopGracePeriod);
             Task<int> running = Task.Run(() => app(context));
             try
             {

@@ -10,7 +10,8 @@ public sealed class UnikernelContext
     private readonly TargetDevices _devices;
     private readonly IStack? _stack;
 
-    internal UnikernelContext(string targetName, TargetDevices devices, IStack? stack, BootArguments arguments, Logger log, CancellationToken stopping)
+    internal UnikernelContext(string targetName, TargetDevices devices, IStack? stack, BootArguments arguments, Logger log, CancellationToken stopping,
+        TimeSpan stopGracePeriod)
     {
         TargetName = targetName;
         _devices = devices;
@@ -18,6 +19,7 @@ public sealed class UnikernelContext
         Arguments = arguments;
         Log = log;
         Stopping = stopping;
+        StopGracePeriod = stopGracePeriod;
     }
 
     /// <summary>The target this image was built for; for logs only: apps must not behave differently by target.</summary>
@@ -31,6 +33,12 @@ public sealed class UnikernelContext
 
     /// <summary>Cancelled when the unikernel is asked to stop (Ctrl-C, SIGTERM, power button).</summary>
     public CancellationToken Stopping { get; }
+
+    /// <summary>
+    /// How long the app has, once <see cref="Stopping"/> is cancelled, before the unikernel exits without it
+    /// (<see cref="UnikernelBuilder.StopGracePeriod"/>); the app's own shutdown deadlines derive from it.
+    /// </summary>
+    public TimeSpan StopGracePeriod { get; }
 
     /// <summary>The TCP/IP stack; the app must have called <see cref="UnikernelBuilder.UseStack()"/>.</summary>
     public IStack Stack => _stack ?? throw new InvalidOperationException("the app did not ask for a network stack: call UseStack() on the builder");

@@ -102,6 +102,38 @@ public class DirectStackTests
         Assert.Equal(NetworkError.MessageTooLong, e.Error);
     }
 
+    /// <summary>
+    /// A server closes a connection with 200,000 bytes still to send (the client's window is 16 KiB and it has not read
+    /// yet) and its stack stops at once, as a stopping unikernel's does: the stack goes on until they and the FIN are
+    /// delivered, so the client reads them all, then the end.
+    /// </summary>
+    [Fact]
+    public async Task DisposeAsync_ClosedConnectionStillSending_DeliversItsDataAndFinFirst()
+    {
+        var (deviceA, deviceB) = PipeDevice.CreatePair(s_macA, s_macB);
+        await using var a = DirectStack.Start(Options(deviceA, "198.18.0.1/24", 11, new TcpOptions { ReceiveBufferSize = 16384, MaxReceiveBufferSize = 16384 }));
+        var b = DirectStack.Start(Options(deviceB, "198.18.0.2/24", 12, new TcpOptions { SendBufferSize = 256 * 1024 }));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var listener = b.Tcp.Listen(80);
+        await using var client = await a.Tcp.ConnectAsync(new Ipv4Endpoint(b.Address, 80), timeout.Token);
+        var server = await listener.AcceptAsync(timeout.Token);
+        byte[] data = new byte[200_000];
+        new Random(11).NextBytes(data);
+        await server.WriteAsync(data, timeout.Token);
+
+        await server.DisposeAsync();
+        var stopping = b.DisposeAsync().AsTask();
+        var received = new MemoryStream();
+        byte[] buffer = new byte[8192];
+        for (int n; (n = await client.ReadAsync(buffer, timeout.Token)) > 0;)
+        {
+            received.Write(buffer, 0, n);
+        }
+        await stopping;
+
+        Assert.Equal(data, received.ToArray());
+    }
+
     [Fact]
     public async Task Poll_ThreadedStack_Refused()
     {
