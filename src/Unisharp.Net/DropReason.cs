@@ -63,8 +63,6 @@ public enum DropReason
     MalformedIpv6,
     /// <summary>An IPv6 extension header said to drop the packet (an unknown option, a routing header with segments left, no next header).</summary>
     Ipv6HeaderDiscarded,
-    /// <summary>An IPv6 fragment (reassembly is not built).</summary>
-    Ipv6Fragment,
     /// <summary>An ICMPv6 message shorter than its header.</summary>
     MalformedIcmpv6,
     /// <summary>An ICMPv6 message whose checksum (with the pseudo-header) does not match.</summary>

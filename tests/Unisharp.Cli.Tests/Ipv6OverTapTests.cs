@@ -19,7 +19,7 @@ public sealed class Ipv6OverTapTests(BuiltExamples examples)
     private const string Static = "fd00:198:18::5";
 
     [RequiresNamespacesFact]
-    public void Slaac_FromRadvd_PingLinkLocalSlaacAndStaticAddressesAndNeighborReachable()
+    public void Slaac_FromRadvd_PingLinkLocalSlaacFragmentedAndStaticAndNeighborReachable()
     {
         string executable = examples.Executable("echo");
         using var ns = NetworkNamespace.Create();
@@ -52,6 +52,11 @@ public sealed class Ipv6OverTapTests(BuiltExamples examples)
             var global = ns.Exec("ping", "-6", "-c", "3", "-W", "2", Slaac);
             Assert.True(global.ExitCode == 0, global.Stdout + global.Stderr + Text(log));
             Assert.Contains("3 received", global.Stdout);
+
+            // 8000 bytes: fragmented by Linux on the way in, by our stack on the way out, reassembled on both sides.
+            var big = ns.Exec("ping", "-6", "-c", "2", "-s", "8000", "-W", "3", Slaac);
+            Assert.True(big.ExitCode == 0, big.Stdout + big.Stderr);
+            Assert.Contains("2 received", big.Stdout);
 
             var fixedAddress = ns.Exec("ping", "-6", "-c", "2", "-W", "2", Static);
             Assert.True(fixedAddress.ExitCode == 0, fixedAddress.Stdout + fixedAddress.Stderr);

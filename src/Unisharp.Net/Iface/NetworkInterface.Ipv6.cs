@@ -1,5 +1,6 @@
 using Unisharp.Devices;
 using Unisharp.Hosting;
+using Unisharp.Net.Ip;
 using Unisharp.Net.Ndp;
 using Unisharp.Net.Tcp;
 using Unisharp.Net.Wire;
@@ -59,6 +60,8 @@ internal sealed partial class NetworkInterface
     private readonly PrefixEntry[] _onLink = new PrefixEntry[MaxOnLinkPrefixes];
     private readonly Ipv6Address[] _mldGroups = new Ipv6Address[MaxIpv6Addresses];
     private NeighborCache? _neighbors;
+    private ReassemblyBuffer? _reassembly6;
+    private uint _nextFragmentId;
     private byte[] _v6Scratch = [];
     private bool _ipv6;
     private bool _autoconf;
@@ -77,6 +80,9 @@ internal sealed partial class NetworkInterface
 
     /// <summary>The neighbour cache (null without IPv6), for tests of the bound.</summary>
     internal NeighborCache? Neighbors => _neighbors;
+
+    /// <summary>IPv6 fragments in reassembly (null without IPv6), for tests of the bound.</summary>
+    internal ReassemblyBuffer? Reassembly6 => _reassembly6;
 
     /// <summary>The last ICMPv6 echo reply received (identifier, sequence, sender).</summary>
     public (ushort Identifier, ushort Sequence, Ipv6Address From)? LastEchoReplyV6 { get; private set; }
@@ -137,8 +143,12 @@ internal sealed partial class NetworkInterface
         _v6Mtu = _mtu;
         _v6Scratch = new byte[_mtu];
         _neighbors = new NeighborCache(_options.NeighborCacheCapacity);
-        Span<byte> key = stackalloc byte[16];
+        // RFC 8200 §4.5: 60 s to reassemble.
+        _reassembly6 = new ReassemblyBuffer(_options.ReassemblyCapacity, Duration.FromSeconds(60), _options.ReassemblyMaxBytes);
+        Span<byte> key = stackalloc byte[20];
         _entropy.Fill(key);
+        // RFC 7739: fragment identifications not predictable from outside.
+        _nextFragmentId = BitConverter.ToUInt32(key[16..]);
         _stableKey0 = BitConverter.ToUInt64(key);
         _stableKey1 = BitConverter.ToUInt64(key[8..]);
         JoinMulticast(Ipv6Address.AllNodes.MulticastMac);
@@ -412,12 +422,40 @@ internal sealed partial class NetworkInterface
                 }
                 return;
         }
+        var upper = payload[chain.PayloadOffset..];
         if (chain.IsFragment)
         {
-            Stats.Drop(DropReason.Ipv6Fragment);
-            return;
+            var key = new ReassemblyBuffer.FragmentKey(ip.Source, ip.Destination, chain.FragmentId, chain.Protocol);
+            switch (_reassembly6!.Add(key, chain.FragmentOffset, chain.MoreFragments, ip.HopLimit, upper, now))
+            {
+                case ReassemblyResult.Pending:
+                    return;
+                case ReassemblyResult.Duplicate:
+                    Stats.Drop(DropReason.FragmentDuplicate);
+                    return;
+                case ReassemblyResult.Overlap:
+                    // RFC 5722: overlapping fragments discard the whole datagram, silently.
+                    Stats.Drop(DropReason.FragmentOverlap);
+                    return;
+                case ReassemblyResult.NoRoom:
+                    Stats.Drop(DropReason.ReassemblyFull);
+                    return;
+            }
+            upper = _reassembly6.TakeCompleted(out _, out _);
+            Stats.DatagramsReassembled++;
+            // The reassembled data may start with more extension headers (destination options after the fragment header).
+            var rest = Ipv6HeaderChain.TryWalk(upper, chain.Protocol, out var inner, out _, out _, out _);
+            if (rest != Ipv6ChainError.None || inner.IsFragment)
+            {
+                Stats.Drop(DropReason.Ipv6HeaderDiscarded);
+                return;
+            }
+            upper = upper[inner.PayloadOffset..];
+            chain = inner with { NextHeaderPointer = chain.NextHeaderPointer };
+            ip = ip with { PayloadLength = upper.Length };
+            // Errors quote the fragment that completed it, as far as it goes.
+            packet = packet[..Math.Min(packet.Length, Ipv6Packet.HeaderLength + payload.Length)];
         }
-        var upper = payload[chain.PayloadOffset..];
         switch (chain.Protocol)
         {
             case IpProtocol.Icmpv6:
@@ -775,15 +813,16 @@ internal sealed partial class NetworkInterface
         var header = new Ipv6Repr(from, destination, routerAlert ? IpProtocol.Ipv6HopByHop : protocol, extension + payloadLength,
             hopLimit ?? (destination.IsMulticast ? (byte)1 : _v6HopLimit));
         var payload = TransmitPayload[..payloadLength];
-        if (header.BufferLength > _v6Mtu)
+        bool fragment = header.BufferLength > _v6Mtu;
+        if (fragment && routerAlert)
         {
-            // Fragmenting our own packets is not built yet.
             Stats.Drop(DropReason.FragmentationNeeded);
             return false;
         }
         if (destination.IsMulticast)
         {
-            return TransmitIpv6(destination.MulticastMac, header, routerAlert, payload);
+            return fragment ? TransmitFragments(destination.MulticastMac, header, payload)
+                : TransmitIpv6(destination.MulticastMac, header, routerAlert, payload);
         }
         Ipv6Address nextHop;
         if (IsOnLink(destination))
@@ -797,7 +836,17 @@ internal sealed partial class NetworkInterface
         }
         if (_neighbors!.TryLookup(nextHop, now, out var mac))
         {
-            return TransmitIpv6(mac, header, routerAlert, payload);
+            return fragment ? TransmitFragments(mac, header, payload) : TransmitIpv6(mac, header, routerAlert, payload);
+        }
+        if (fragment)
+        {
+            // Only one packet of up to the MTU waits for a resolution: start it, and let the sender's retry go through.
+            if (_neighbors.StartResolving(nextHop, [], now))
+            {
+                PollNeighbors(now);
+            }
+            Stats.Drop(DropReason.NeighborUnresolved);
+            return false;
         }
         // Keep the whole packet with the resolution; it goes out when the advertisement comes.
         var packet = _v6Scratch.AsSpan(0, header.BufferLength);
@@ -810,6 +859,33 @@ internal sealed partial class NetworkInterface
         if (_neighbors.StartResolving(nextHop, packet, now))
         {
             PollNeighbors(now);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Sends a packet over the MTU as fragments (RFC 8200 §4.5): each an IPv6 header, a fragment header and a multiple of
+    /// 8 bytes of the payload (the last, the rest); the unfragmentable part is the IPv6 header alone.
+    /// </summary>
+    private bool TransmitFragments(MacAddress mac, in Ipv6Repr header, ReadOnlySpan<byte> payload)
+    {
+        int chunk = (_v6Mtu - Ipv6Repr.HeaderLength - Ipv6HeaderChain.FragmentHeaderLength) & ~7;
+        uint id = _nextFragmentId++;
+        var ethernet = new EthernetRepr(mac, _mac, EtherType.Ipv6);
+        for (int offset = 0; offset < payload.Length; offset += chunk)
+        {
+            int length = Math.Min(chunk, payload.Length - offset);
+            var fragmentHeader = new Ipv6Repr(header.Source, header.Destination, IpProtocol.Ipv6Fragment,
+                Ipv6HeaderChain.FragmentHeaderLength + length, header.HopLimit);
+            var builder = new Ipv6FragmentFrameBuilder(ethernet, fragmentHeader, header.NextHeader, offset, offset + length < payload.Length, id,
+                payload.Slice(offset, length));
+            if (!_device.TryTransmit(EthernetFrame.HeaderLength + fragmentHeader.BufferLength, ref builder))
+            {
+                Stats.Drop(DropReason.DeviceBusy);
+                return false;
+            }
+            Stats.FramesTransmitted++;
+            Stats.FragmentsSent++;
         }
         return true;
     }
@@ -936,6 +1012,11 @@ internal sealed partial class NetworkInterface
             SendRouterSolicitation(now);
         }
         PollNeighbors(now);
+        int expired = _reassembly6!.Expire(now);
+        for (int i = 0; i < expired; i++)
+        {
+            Stats.Drop(DropReason.ReassemblyTimeout);
+        }
     }
 
     private void SendRouterSolicitation(Instant now)
@@ -988,6 +1069,7 @@ internal sealed partial class NetworkInterface
             return Instant.Never;
         }
         var at = Instant.Min(_neighbors!.PollAt(), Instant.Min(_mldAt, _routerSolicitationAt));
+        at = Instant.Min(at, _reassembly6!.PollAt());
         foreach (var e in _v6Addresses)
         {
             switch (e.State)
@@ -1036,6 +1118,21 @@ internal sealed partial class NetworkInterface
             }
             _payload.CopyTo(ip[at..]);
             header.Emit(ip);
+        }
+    }
+
+    private readonly ref struct Ipv6FragmentFrameBuilder(EthernetRepr ethernet, Ipv6Repr header, IpProtocol next, int offset, bool more, uint id,
+        ReadOnlySpan<byte> data) : IFrameBuilder
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+
+        public void Build(Span<byte> frame)
+        {
+            ethernet.Emit(frame);
+            var ip = frame[EthernetFrame.HeaderLength..];
+            header.Emit(ip);
+            Ipv6HeaderChain.EmitFragmentHeader(ip[Ipv6Repr.HeaderLength..], next, offset, more, id);
+            _data.CopyTo(ip[(Ipv6Repr.HeaderLength + Ipv6HeaderChain.FragmentHeaderLength)..]);
         }
     }
 

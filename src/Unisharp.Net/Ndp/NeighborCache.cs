@@ -111,7 +111,7 @@ internal sealed class NeighborCache
 
     /// <summary>
     /// Starts resolving <paramref name="ip"/> (the first solicitation is due at once) and keeps <paramref name="packet"/>
-    /// to send when it completes, replacing an older one. False when it is already being resolved and only the packet was kept.
+    /// to send when it completes (unless empty), replacing an older one. False when it is already being resolved and only the packet was kept.
     /// </summary>
     public bool StartResolving(Ipv6Address ip, ReadOnlySpan<byte> packet, Instant now)
     {
@@ -126,6 +126,10 @@ internal sealed class NeighborCache
         {
             Release(ref e);
             e = new Entry { Ip = ip, State = NeighborState.Incomplete, Deadline = now, Solicitations = 0 };
+        }
+        if (packet.IsEmpty)
+        {
+            return started;
         }
         if (e.Pending is null || e.Pending.Length < packet.Length)
         {

@@ -150,6 +150,15 @@ internal readonly record struct Ipv6HeaderChain(
         }
     }
 
+    /// <summary>Writes a fragment header: next header, offset in bytes (a multiple of 8), more-fragments flag, identification.</summary>
+    public static void EmitFragmentHeader(Span<byte> header, IpProtocol next, int offset, bool more, uint identification)
+    {
+        header[0] = (byte)next;
+        header[1] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(header[2..], (ushort)(offset & 0xFFF8 | (more ? 1 : 0)));
+        BinaryPrimitives.WriteUInt32BigEndian(header[4..], identification);
+    }
+
     private static bool TryHeaderLength(ReadOnlySpan<byte> payload, int offset, out int length)
     {
         length = 0;

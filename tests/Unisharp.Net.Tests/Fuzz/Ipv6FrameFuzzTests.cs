@@ -60,6 +60,8 @@ public class Ipv6FrameFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
                 iface.SendEchoRequest(new Ipv6Address(0xFE80_0000_0000_0000UL, random.NextUInt64() % 64), 1, (ushort)i, "x"u8, now);
             }
             Assert.True(iface.Neighbors!.Count <= options.NeighborCacheCapacity);
+            Assert.True(iface.Reassembly6!.InProgress <= options.ReassemblyCapacity);
+            Assert.True(iface.Reassembly6.BytesHeld <= options.ReassemblyMaxBytes);
         }
 
         output.WriteLine(iface.Stats.ToString());

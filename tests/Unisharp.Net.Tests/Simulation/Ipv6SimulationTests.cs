@@ -142,6 +142,34 @@ public class Ipv6SimulationTests
         });
     }
 
+    [Theory]
+    [InlineData(41UL)]
+    [InlineData(42UL)]
+    [InlineData(43UL)]
+    public void Fragments_BigPingReorderedAndDuplicated_ReassembledBothWays(ulong seed)
+    {
+        var network = new SimulatedNetwork(seed);
+        var messy = new LinkConditions(Duplicate: 0.1, Reorder: 0.4, Latency: Duration.FromMilliseconds(3), Jitter: Duration.FromMilliseconds(2));
+        var a = StackNode.Add(network, "a", s_macA, "198.18.0.1/24", messy, ipv6: "fd00:198:18::1/64");
+        var b = StackNode.Add(network, "b", s_macB, "198.18.0.2/24", messy, ipv6: "fd00:198:18::2/64");
+        var target = Ipv6Address.Parse("fd00:198:18::2");
+        byte[] data = new byte[8000];
+        new Random((int)seed).NextBytes(data);
+        PcapOnFailure.Run(network, () =>
+        {
+            network.RunUntil(Instant.FromMilliseconds(3000));
+            // The first try starts neighbour discovery (a packet over the MTU does not wait for it); the next goes.
+            a.Interface.SendEchoRequest(target, 3, 1, data, network.Now);
+            network.RunUntil(network.Now + Duration.FromSeconds(1));
+            Assert.True(a.Interface.SendEchoRequest(target, 3, 2, data, network.Now));
+
+            Assert.True(network.RunUntil(() => a.Interface.LastEchoReplyV6 is { Sequence: 2 }, Duration.FromSeconds(2)), $"a: {a.Stats}; b: {b.Stats}");
+            Assert.True(b.Stats.DatagramsReassembled >= 1);
+            Assert.True(a.Stats.DatagramsReassembled >= 1);
+            Assert.True(b.Stats.FragmentsSent >= 6);
+        });
+    }
+
     [Fact]
     public void NeighborCache_FloodOfSolicitations_StaysBounded()
     {
