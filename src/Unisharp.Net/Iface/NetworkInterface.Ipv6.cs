@@ -48,6 +48,20 @@ internal sealed partial class NetworkInterface
         public Instant Until;
     }
 
+    /// <summary>A path MTU learnt from a packet too big message (RFC 8201), forgotten after <see cref="s_pathMtuLifetime"/>.</summary>
+    private struct PathMtuEntry
+    {
+        public Ipv6Address Destination;
+        public int Mtu;
+        public Instant Until;
+    }
+
+    private const int MaxPathMtus = 8;
+    /// <summary>RFC 8201 §4: try a larger path MTU again after no less than 5 minutes (10 recommended).</summary>
+    private static readonly Duration s_pathMtuLifetime = Duration.FromSeconds(600);
+
+    private readonly PathMtuEntry[] _pathMtus = new PathMtuEntry[MaxPathMtus];
+
     private struct PrefixEntry
     {
         public Ipv6Address Prefix;
@@ -521,6 +535,9 @@ internal sealed partial class NetworkInterface
                 }
                 ProcessNdp(ip, ndp, options, now);
                 break;
+            case Icmpv6Type.PacketTooBig when icmp.Code == 0:
+                OnPacketTooBig(icmp.Parameter, data, now);
+                break;
             case Icmpv6Type.MulticastListenerQuery when ip.Source.IsLinkLocal:
                 // RFC 3810 §6.2, shortened: answer at once with the current state of every group.
                 ScheduleMldReport(Mldv2Report.ModeIsExclude, now);
@@ -529,6 +546,58 @@ internal sealed partial class NetworkInterface
                 // Redirects are ignored (RFC 4861 §8.3 allows it); errors would go to the sockets that sent the packets.
                 break;
         }
+    }
+
+    /// <summary>
+    /// RFC 8201 §4: lower the path MTU to the destination of the packet quoted (one of ours, as its source says), never
+    /// below 1280 (RFC 8021: a smaller value is not a reason to send atomic fragments), never above the link's.
+    /// </summary>
+    private void OnPacketTooBig(uint mtu, ReadOnlySpan<byte> quote, Instant now)
+    {
+        if (quote.Length < Ipv6Packet.HeaderLength || quote[0] >> 4 != 6)
+        {
+            return;
+        }
+        var source = Ipv6Address.Read(quote[8..]);
+        var destination = Ipv6Address.Read(quote[24..]);
+        int i = FindAddress(source);
+        if (i < 0 || _v6Addresses[i].State is not (Ipv6AddressState.Preferred or Ipv6AddressState.Deprecated) || destination.IsMulticast)
+        {
+            return;
+        }
+        int value = (int)Math.Clamp(mtu, Ipv6Packet.MinimumMtu, (uint)_v6Mtu);
+        int slot = 0;
+        for (int k = 0; k < _pathMtus.Length; k++)
+        {
+            if (_pathMtus[k].Until > now && _pathMtus[k].Destination == destination)
+            {
+                slot = k;
+                break;
+            }
+            if (_pathMtus[k].Until < _pathMtus[slot].Until)
+            {
+                slot = k;
+            }
+        }
+        if (_pathMtus[slot].Until > now && _pathMtus[slot].Destination == destination && _pathMtus[slot].Mtu <= value)
+        {
+            return;
+        }
+        _pathMtus[slot] = new PathMtuEntry { Destination = destination, Mtu = value, Until = now + s_pathMtuLifetime };
+        _log.Debug(Source, $"path MTU to {destination} is {value}");
+    }
+
+    /// <summary>The MTU for packets to <paramref name="destination"/>: the link's, or less when a packet too big said so.</summary>
+    private int PathMtu(Ipv6Address destination, Instant now)
+    {
+        foreach (var entry in _pathMtus)
+        {
+            if (entry.Until > now && entry.Destination == destination)
+            {
+                return entry.Mtu;
+            }
+        }
+        return _v6Mtu;
     }
 
     private void ProcessNdp(in Ipv6Repr ip, in NdpRepr ndp, ReadOnlySpan<byte> options, Instant now)
@@ -813,7 +882,8 @@ internal sealed partial class NetworkInterface
         var header = new Ipv6Repr(from, destination, routerAlert ? IpProtocol.Ipv6HopByHop : protocol, extension + payloadLength,
             hopLimit ?? (destination.IsMulticast ? (byte)1 : _v6HopLimit));
         var payload = TransmitPayload[..payloadLength];
-        bool fragment = header.BufferLength > _v6Mtu;
+        int mtu = PathMtu(destination, now);
+        bool fragment = header.BufferLength > mtu;
         if (fragment && routerAlert)
         {
             Stats.Drop(DropReason.FragmentationNeeded);
@@ -821,7 +891,7 @@ internal sealed partial class NetworkInterface
         }
         if (destination.IsMulticast)
         {
-            return fragment ? TransmitFragments(destination.MulticastMac, header, payload)
+            return fragment ? TransmitFragments(destination.MulticastMac, header, payload, mtu)
                 : TransmitIpv6(destination.MulticastMac, header, routerAlert, payload);
         }
         Ipv6Address nextHop;
@@ -836,7 +906,7 @@ internal sealed partial class NetworkInterface
         }
         if (_neighbors!.TryLookup(nextHop, now, out var mac))
         {
-            return fragment ? TransmitFragments(mac, header, payload) : TransmitIpv6(mac, header, routerAlert, payload);
+            return fragment ? TransmitFragments(mac, header, payload, mtu) : TransmitIpv6(mac, header, routerAlert, payload);
         }
         if (fragment)
         {
@@ -867,9 +937,9 @@ internal sealed partial class NetworkInterface
     /// Sends a packet over the MTU as fragments (RFC 8200 §4.5): each an IPv6 header, a fragment header and a multiple of
     /// 8 bytes of the payload (the last, the rest); the unfragmentable part is the IPv6 header alone.
     /// </summary>
-    private bool TransmitFragments(MacAddress mac, in Ipv6Repr header, ReadOnlySpan<byte> payload)
+    private bool TransmitFragments(MacAddress mac, in Ipv6Repr header, ReadOnlySpan<byte> payload, int mtu)
     {
-        int chunk = (_v6Mtu - Ipv6Repr.HeaderLength - Ipv6HeaderChain.FragmentHeaderLength) & ~7;
+        int chunk = (mtu - Ipv6Repr.HeaderLength - Ipv6HeaderChain.FragmentHeaderLength) & ~7;
         uint id = _nextFragmentId++;
         var ethernet = new EthernetRepr(mac, _mac, EtherType.Ipv6);
         for (int offset = 0; offset < payload.Length; offset += chunk)

@@ -79,4 +79,38 @@ public class Ipv6InterfaceTests
         // Only IPv4's address probe goes out.
         Assert.DoesNotContain(device.Sent, f => f[12] == 0x86 && f[13] == 0xDD);
     }
+    [Fact]
+    public void PacketTooBig_ForOurPacket_LaterPacketsFragmentedToThePathMtu()
+    {
+        var device = new TestDevice(MacB);
+        var iface = new NetworkInterface(device, new SeededEntropy(1), QuietLog,
+            new IpConfiguration(Ipv4Cidr.Parse("198.18.0.2/24"), null, false, Ipv6Address: Ipv6Cidr.Parse("fd00:198:18::2/64"),
+                Ipv6Gateway: Ipv6Address.Parse("fe80::1")), Instant.Zero);
+        RunFor(iface, Duration.FromSeconds(3));
+        var ours = Ipv6Address.Parse("fd00:198:18::2");
+        var far = Ipv6Address.Parse("2001:db8::9");
+        var router = Ipv6Address.Parse("fe80::1");
+        iface.Neighbors!.LearnFromSolicitation(router, MacA, Instant.FromMilliseconds(3000));
+        // The router says our 1400-byte packet to 2001:db8::9 does not fit its next link of 1300.
+        byte[] quoted = new byte[1232];
+        new Ipv6Repr(ours, far, IpProtocol.Icmpv6, 1360).Emit(quoted);
+        var ptb = new Icmpv6Repr(Icmpv6Type.PacketTooBig, 0, 1300, quoted.Length);
+        byte[] frame = new byte[14 + 40 + ptb.BufferLength];
+        new EthernetRepr(MacB, MacA, EtherType.Ipv6).Emit(frame);
+        new Ipv6Repr(router, ours, IpProtocol.Icmpv6, ptb.BufferLength, 64).Emit(frame.AsSpan(14));
+        ptb.Emit(frame.AsSpan(54), quoted, router, ours);
+        device.Incoming.Enqueue(frame);
+        var now = Instant.FromMilliseconds(3100);
+        iface.Poll(now);
+        device.Sent.Clear();
+
+        Assert.True(iface.SendEchoRequest(far, 1, 1, new byte[1400], now));
+        Assert.True(iface.SendEchoRequest(Ipv6Address.Parse("2001:db8::10"), 1, 2, new byte[1400], now));
+
+        var lengths = device.Sent.Select(f => f.Length - 14).ToList();
+        // To far: two fragments, none over 1300; to the other destination: one packet of 1448 bytes.
+        Assert.Equal(3, lengths.Count);
+        Assert.All(lengths.Take(2), l => Assert.InRange(l, 1, 1300));
+        Assert.Equal(40 + 8 + 1400, lengths[2]);
+    }
 }
