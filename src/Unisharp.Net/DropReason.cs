@@ -9,7 +9,7 @@ public enum DropReason
     NotOurMac,
     /// <summary>Tagged for a VLAN (other than the priority tag, VLAN 0).</summary>
     WrongVlan,
-    /// <summary>An EtherType other than IPv4 and ARP (IPv6 included).</summary>
+    /// <summary>An EtherType other than IPv4, ARP and IPv6 (IPv6 too when it is off).</summary>
     UnknownEtherType,
     /// <summary>An ARP packet that is truncated or has a multicast sender.</summary>
     MalformedArp,
@@ -59,4 +59,16 @@ public enum DropReason
     IcmpRateLimited,
     /// <summary>A frame the stack failed on unexpectedly (a bug, logged); the stack carries on.</summary>
     InternalError,
+    /// <summary>An IPv6 header with a bad version or length, or an extension header running past the packet.</summary>
+    MalformedIpv6,
+    /// <summary>An IPv6 extension header said to drop the packet (an unknown option, a routing header with segments left, no next header).</summary>
+    Ipv6HeaderDiscarded,
+    /// <summary>An ICMPv6 message shorter than its header.</summary>
+    MalformedIcmpv6,
+    /// <summary>An ICMPv6 message whose checksum (with the pseudo-header) does not match.</summary>
+    Icmpv6BadChecksum,
+    /// <summary>A neighbour discovery message that fails RFC 4861's validity checks.</summary>
+    MalformedNdp,
+    /// <summary>An IPv6 packet waiting for a neighbour advertisement that never came.</summary>
+    NeighborUnresolved,
 }

@@ -37,6 +37,17 @@ public sealed class NetworkStatistics
     /// <summary>DHCP ACKs that gave or renewed a lease.</summary>
     public long DhcpLeasesAcquired { get; internal set; }
 
+    /// <summary>IPv6 neighbor solicitations sent (resolution, probes, duplicate address detection).</summary>
+    public long NeighborSolicitationsSent { get; internal set; }
+    /// <summary>IPv6 neighbor advertisements sent for our addresses.</summary>
+    public long NeighborAdvertisementsSent { get; internal set; }
+    /// <summary>IPv6 router solicitations sent.</summary>
+    public long RouterSolicitationsSent { get; internal set; }
+    /// <summary>Valid IPv6 router advertisements received.</summary>
+    public long RouterAdvertisementsReceived { get; internal set; }
+    /// <summary>IPv6 addresses given up because duplicate address detection found another node with them.</summary>
+    public long DuplicateAddresses { get; internal set; }
+
     /// <summary>How many frames or datagrams were dropped for <paramref name="reason"/>.</summary>
     public long Dropped(DropReason reason) => _drops[(int)reason];
 

@@ -10,8 +10,8 @@ using Unisharp.Net.Wire;
 namespace Unisharp.Net.Iface;
 
 /// <summary>
-/// The synchronous core of the direct stack (smoltcp's iface): Ethernet, ARP, IPv4, ICMP, UDP and the
-/// DHCP client over one <see cref="INetworkDevice"/>. Nothing runs by itself: <see cref="Poll"/> takes
+/// The synchronous core of the direct stack (smoltcp's iface): Ethernet, ARP, IPv4, ICMP, UDP, the
+/// DHCP client, and IPv6 with ICMPv6 and neighbour discovery over one <see cref="INetworkDevice"/>. Nothing runs by itself: <see cref="Poll"/> takes
 /// the pending frames, runs the timers due at the <see cref="Instant"/> it is given and transmits;
 /// <see cref="PollAt"/> says when it next needs to run. One thread calls both; sockets may be used
 /// from any thread.
@@ -90,6 +90,7 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
             _dhcp.Start(now);
             _log.Debug("dhcp", $"no static address on {device.Name}; asking DHCP");
         }
+        InitializeIpv6(ip, now);
     }
 
     public MacAddress MacAddress => _mac;
@@ -194,6 +195,7 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
         }
         var at = Instant.Min(_arp.PollAt(), _reassembly.PollAt());
         at = Instant.Min(at, _conflictAt);
+        at = Instant.Min(at, PollAtIpv6());
         if (_dhcp is not null)
         {
             at = Instant.Min(at, _dhcp.PollAt());
@@ -214,6 +216,7 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
             Stats.Drop(DropReason.ReassemblyTimeout);
         }
         PollConflictDetection(now);
+        PollIpv6(now);
         if (_dhcp is not null && now >= _dhcp.PollAt())
         {
             _dhcp.Poll(now, this);
@@ -246,6 +249,9 @@ internal sealed partial class NetworkInterface : IDhcpClientHost
                 break;
             case EtherType.Ipv4:
                 ProcessIpv4(eth.Payload, checksumTrusted, now);
+                break;
+            case EtherType.Ipv6 when _ipv6:
+                ProcessIpv6(eth.Payload, now);
                 break;
             default:
                 Stats.Drop(DropReason.UnknownEtherType);

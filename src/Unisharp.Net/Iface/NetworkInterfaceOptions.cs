@@ -15,5 +15,9 @@ internal sealed record NetworkInterfaceOptions
     public Duration IcmpErrorInterval { get; init; } = Duration.FromMilliseconds(100);
     /// <summary>Frames taken from the device per poll before timers and transmissions get their turn.</summary>
     public int MaxFramesPerPoll { get; init; } = 256;
+    /// <summary>IPv6 neighbour cache entries (bounded as the ARP cache).</summary>
+    public int NeighborCacheCapacity { get; init; } = 64;
+    /// <summary>IPv6 interface identifiers by RFC 7217 (stable-privacy, from a key drawn from our entropy) instead of the MAC's EUI-64.</summary>
+    public bool Ipv6StablePrivacy { get; init; }
     public int UdpBufferBytes { get; init; } = Udp.UdpSocketCore.DefaultBufferBytes;
 }

@@ -5,7 +5,7 @@ using Unisharp.Net.Wire;
 namespace Unisharp.Net.Ip;
 
 /// <summary>
-/// IPv4 fragment reassembly with the hole-descriptor list of RFC 815, bounded in the number of datagrams
+/// IPv4 and IPv6 fragment reassembly (RFC 8200 §4.5) with the hole-descriptor list of RFC 815, bounded in the number of datagrams
 /// reassembled at once, in the bytes their buffers hold, in holes per datagram and in time (RFC 791 §3.2
 /// suggests a timer of about 15 s; we use 30 s, as Linux does). A fragment that overlaps bytes already held
 /// discards the whole datagram (overlaps serve only to evade filters, as RFC 5722 argues for IPv6); an exact
@@ -32,10 +32,7 @@ internal sealed class ReassemblyBuffer
     private sealed class Datagram
     {
         public bool Used;
-        public Ipv4Address Source;
-        public Ipv4Address Destination;
-        public ushort Identification;
-        public IpProtocol Protocol;
+        public FragmentKey Key;
         public Instant Deadline;
         public byte[]? Buffer;
         public readonly Hole[] Holes = new Hole[MaxHoles];
@@ -44,8 +41,18 @@ internal sealed class ReassemblyBuffer
         public int TotalLength;
         public byte TimeToLive;
 
-        public bool Matches(in Ipv4Repr ip) =>
-            Used && Source == ip.Source && Destination == ip.Destination && Identification == ip.Identification && Protocol == ip.Protocol;
+        public bool Matches(in FragmentKey key) => Used && Key == key;
+    }
+
+    /// <summary>
+    /// What identifies a datagram's fragments: addresses (IPv4 ones as IPv4-mapped), identification and protocol (for
+    /// IPv6, the next header after the fragment header).
+    /// </summary>
+    public readonly record struct FragmentKey(Ipv6Address Source, Ipv6Address Destination, uint Identification, IpProtocol Protocol)
+    {
+        public static FragmentKey FromIpv4(in Ipv4Repr ip) =>
+            new(new Ipv6Address(0, 0xFFFF_0000_0000UL | ip.Source.Value), new Ipv6Address(0, 0xFFFF_0000_0000UL | ip.Destination.Value),
+                ip.Identification, ip.Protocol);
     }
 
     private readonly Datagram[] _datagrams;
@@ -83,15 +90,20 @@ internal sealed class ReassemblyBuffer
     }
 
     /// <summary>Adds one fragment (<paramref name="ip"/> describes it; <paramref name="payload"/> is its data).</summary>
-    public ReassemblyResult Add(in Ipv4Repr ip, ReadOnlySpan<byte> payload, Instant now)
+    public ReassemblyResult Add(in Ipv4Repr ip, ReadOnlySpan<byte> payload, Instant now) =>
+        Add(FragmentKey.FromIpv4(ip), ip.FragmentOffset, ip.MoreFragments, ip.TimeToLive, payload, now);
+
+    /// <summary>Adds one fragment of the datagram <paramref name="key"/>: <paramref name="payload"/> at <paramref name="offset"/> bytes.</summary>
+    public ReassemblyResult Add(in FragmentKey key, int offset, bool moreFragments, byte timeToLive, ReadOnlySpan<byte> payload, Instant now)
     {
         ReleaseCompleted();
-        var d = FindOrStart(ip, now);
+        var d = FindOrStart(key, now);
         if (d is null)
         {
             return ReassemblyResult.NoRoom;
         }
-        int first = ip.FragmentOffset;
+        var ip = (MoreFragments: moreFragments, TimeToLive: timeToLive);
+        int first = offset;
         int last = first + payload.Length - 1;
         if (payload.Length == 0)
         {
@@ -179,13 +191,23 @@ internal sealed class ReassemblyBuffer
     }
 
     /// <summary>
-    /// The datagram completed by the last <see cref="Add"/>: its header (as one unfragmented datagram) and
-    /// payload. The payload is valid until the next call to <see cref="Add"/> or <see cref="Expire"/>.
+    /// The datagram completed by the last <c>Add</c>: its header (as one unfragmented datagram) and
+    /// payload. The payload is valid until the next call to <c>Add</c> or <c>Expire</c>.
     /// </summary>
     public Span<byte> TakeCompleted(out Ipv4Repr header)
     {
+        var data = TakeCompleted(out FragmentKey key, out byte ttl);
+        header = new Ipv4Repr(new Ipv4Address((uint)key.Source.Low), new Ipv4Address((uint)key.Destination.Low), key.Protocol, data.Length, ttl,
+            (ushort)key.Identification);
+        return data;
+    }
+
+    /// <summary>As <see cref="TakeCompleted(out Ipv4Repr)"/>, for an IPv6 datagram: its key and the first fragment's hop limit.</summary>
+    public Span<byte> TakeCompleted(out FragmentKey key, out byte timeToLive)
+    {
         var d = _completed ?? throw new InvalidOperationException("no datagram was completed");
-        header = new Ipv4Repr(d.Source, d.Destination, d.Protocol, d.TotalLength, d.TimeToLive, d.Identification);
+        key = d.Key;
+        timeToLive = d.TimeToLive;
         return d.Buffer.AsSpan(0, d.TotalLength);
     }
 
@@ -218,12 +240,12 @@ internal sealed class ReassemblyBuffer
         return at;
     }
 
-    private Datagram? FindOrStart(in Ipv4Repr ip, Instant now)
+    private Datagram? FindOrStart(in FragmentKey key, Instant now)
     {
         Datagram? free = null;
         foreach (var d in _datagrams)
         {
-            if (d.Matches(ip))
+            if (d.Matches(key))
             {
                 return d;
             }
@@ -237,10 +259,7 @@ internal sealed class ReassemblyBuffer
             return null;
         }
         free.Used = true;
-        free.Source = ip.Source;
-        free.Destination = ip.Destination;
-        free.Identification = ip.Identification;
-        free.Protocol = ip.Protocol;
+        free.Key = key;
         free.Deadline = now + _timeout;
         free.Buffer = null;
         free.Holes[0] = new Hole { First = 0, Last = Infinity };

@@ -1,11 +1,11 @@
 namespace Unisharp.Net.Ip;
 
-/// <summary>What <see cref="ReassemblyBuffer.Add"/> did with a fragment.</summary>
+/// <summary>What <c>ReassemblyBuffer.Add</c> did with a fragment.</summary>
 internal enum ReassemblyResult
 {
     /// <summary>Stored; the datagram still has holes.</summary>
     Pending,
-    /// <summary>The datagram is whole: read it with <see cref="ReassemblyBuffer.TakeCompleted"/>.</summary>
+    /// <summary>The datagram is whole: read it with <c>ReassemblyBuffer.TakeCompleted</c>.</summary>
     Completed,
     /// <summary>The fragment only repeated bytes already held.</summary>
     Duplicate,

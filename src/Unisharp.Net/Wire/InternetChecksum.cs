@@ -75,6 +75,17 @@ internal static class InternetChecksum
         return Sum(header);
     }
 
+    /// <summary>The native-order sum of the IPv6 pseudo-header (RFC 8200 §8.1): addresses, upper-layer length, next header.</summary>
+    public static ulong PseudoHeaderSum(Ipv6Address source, Ipv6Address destination, IpProtocol protocol, int length)
+    {
+        Span<byte> header = stackalloc byte[40];
+        source.Write(header);
+        destination.Write(header[16..]);
+        BinaryPrimitives.WriteUInt32BigEndian(header[32..], (uint)length);
+        BinaryPrimitives.WriteUInt32BigEndian(header[36..], (byte)protocol);
+        return Sum(header);
+    }
+
     /// <summary>Folds a native-order sum to 16 bits and returns it in network order as a number (to write big-endian).</summary>
     public static ushort Fold(ulong sum)
     {

@@ -24,6 +24,10 @@ public sealed class DeviceRequest
     public TcpOptions? Tcp { get; init; }
 }
 
-/// <summary>The IPv4 configuration a stack starts with: static, or DHCP when <see cref="Address"/> is null.</summary>
+/// <summary>The IP configuration a stack starts with: IPv4 static, or DHCP when <see cref="Address"/> is null; IPv6 beside it.</summary>
 /// <param name="DnsServer">The resolver's server from <c>--dns</c>; null to take it from DHCP's option 6.</param>
-public readonly record struct IpConfiguration(Ipv4Cidr? Address, Ipv4Address? Gateway, bool Dhcp, Ipv4Address? DnsServer = null);
+/// <param name="Ipv6Address">A static IPv6 address and prefix (<c>--ipv6</c>).</param>
+/// <param name="Ipv6Gateway">The IPv6 default router (<c>--ipv6-gateway</c>), besides those router advertisements give.</param>
+/// <param name="Ipv6Autoconfiguration">A link-local address and SLAAC from router advertisements; IPv6 is off without it and without <paramref name="Ipv6Address"/>.</param>
+public readonly record struct IpConfiguration(Ipv4Cidr? Address, Ipv4Address? Gateway, bool Dhcp, Ipv4Address? DnsServer = null,
+    Ipv6Cidr? Ipv6Address = null, Ipv6Address? Ipv6Gateway = null, bool Ipv6Autoconfiguration = false);

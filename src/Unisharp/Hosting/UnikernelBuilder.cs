@@ -30,6 +30,9 @@ public sealed class UnikernelBuilder
     private BootArgument<Ipv4Address?>? _gateway;
     private BootArgument<bool>? _dhcp;
     private BootArgument<Ipv4Address?>? _dns;
+    private BootArgument<Ipv6Cidr?>? _ipv6;
+    private BootArgument<Ipv6Address?>? _ipv6Gateway;
+    private BootArgument<bool>? _ipv6Autoconf;
     private bool _stack;
     private bool _networkDevice;
     private TcpOptions? _tcp;
@@ -58,7 +61,7 @@ public sealed class UnikernelBuilder
         return argument;
     }
 
-    /// <summary>The app uses TCP and UDP; adds the stack's boot arguments (<c>--ipv4</c>, <c>--ipv4-gateway</c>, <c>--dhcp</c>, <c>--dns</c>).</summary>
+    /// <summary>The app uses TCP and UDP; adds the stack's boot arguments (<c>--ipv4</c>, <c>--ipv4-gateway</c>, <c>--dhcp</c>, <c>--dns</c>, <c>--ipv6</c>, <c>--ipv6-gateway</c>, <c>--ipv6-autoconf</c>).</summary>
     public UnikernelBuilder UseStack()
     {
         if (!_stack)
@@ -68,6 +71,9 @@ public sealed class UnikernelBuilder
             _gateway = Argument(BootArgument.Ipv4Address("ipv4-gateway", "The router for destinations off the local network."));
             _dhcp = Argument(BootArgument.Bool("dhcp", false, "Get the address by DHCP (the default when --ipv4 is not given)."));
             _dns = Argument(BootArgument.Ipv4Address("dns", "The DNS server names are resolved with; DHCP's when not given."));
+            _ipv6 = Argument(BootArgument.Optional<Ipv6Cidr>("ipv6", "A static IPv6 address and prefix, e.g. fd00:198:18::2/64 (besides link-local and SLAAC).", "ADDR/LEN"));
+            _ipv6Gateway = Argument(BootArgument.Optional<Ipv6Address>("ipv6-gateway", "The IPv6 router for destinations off the local network.", "ADDR"));
+            _ipv6Autoconf = Argument(BootArgument.Bool("ipv6-autoconf", true, "An IPv6 link-local address and SLAAC from router advertisements; false (without --ipv6) turns IPv6 off."));
         }
         return this;
     }
@@ -139,7 +145,8 @@ public sealed class UnikernelBuilder
         Logger.TryParseLevel(arguments.Get(_logLevel), out var level);
         var log = new Logger(level);
         var ip = _stack
-            ? new IpConfiguration(arguments.Get(_ipv4!), arguments.Get(_gateway!), arguments.Get(_dhcp!) || arguments.Get(_ipv4!) is null, arguments.Get(_dns!))
+            ? new IpConfiguration(arguments.Get(_ipv4!), arguments.Get(_gateway!), arguments.Get(_dhcp!) || arguments.Get(_ipv4!) is null, arguments.Get(_dns!),
+                arguments.Get(_ipv6!), arguments.Get(_ipv6Gateway!), arguments.Get(_ipv6Autoconf!))
             : default;
         using var stop = new CancellationTokenSource();
         // The shell's convention for a process ended by a signal, 128 + its number, once the app has stopped cleanly.

@@ -183,4 +183,32 @@ public class ReassemblyBufferTests
 
         Assert.True(buffer.BytesHeld <= 64 * 1024, $"{buffer.BytesHeld} bytes held");
     }
+    [Fact]
+    public void Add_Ipv6FragmentsOverlapping_WholeDatagramDropped()
+    {
+        var buffer = new ReassemblyBuffer();
+        var key = new ReassemblyBuffer.FragmentKey(Ipv6Address.Parse("fd00::1"), Ipv6Address.Parse("fd00::2"), 0x12345678, Unisharp.Net.Wire.IpProtocol.Icmpv6);
+        var now = Instant.Zero;
+        Assert.Equal(ReassemblyResult.Pending, buffer.Add(key, 0, true, 64, new byte[16], now));
+        // RFC 5722: 8..23 overlaps 0..15.
+        Assert.Equal(ReassemblyResult.Overlap, buffer.Add(key, 8, false, 64, new byte[16], now));
+        Assert.Equal(0, buffer.InProgress);
+        Assert.Equal(0, buffer.BytesHeld);
+    }
+
+    [Fact]
+    public void Add_Ipv6FragmentsOutOfOrder_CompletesWithItsKey()
+    {
+        var buffer = new ReassemblyBuffer();
+        var key = new ReassemblyBuffer.FragmentKey(Ipv6Address.Parse("fd00::1"), Ipv6Address.Parse("fd00::2"), 7, Unisharp.Net.Wire.IpProtocol.Udp);
+        var other = key with { Identification = 8 };
+        Assert.Equal(ReassemblyResult.Pending, buffer.Add(key, 16, false, 64, [3, 3, 3], Instant.Zero));
+        Assert.Equal(ReassemblyResult.Pending, buffer.Add(other, 0, true, 64, new byte[8], Instant.Zero));
+        Assert.Equal(ReassemblyResult.Pending, buffer.Add(key, 0, true, 60, [1, 1, 1, 1, 1, 1, 1, 1], Instant.Zero));
+        Assert.Equal(ReassemblyResult.Completed, buffer.Add(key, 8, true, 64, [2, 2, 2, 2, 2, 2, 2, 2], Instant.Zero));
+        var data = buffer.TakeCompleted(out ReassemblyBuffer.FragmentKey completed, out byte hopLimit);
+        Assert.Equal(key, completed);
+        Assert.Equal(60, hopLimit);
+        Assert.Equal([1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3], data.ToArray());
+    }
 }

@@ -127,6 +127,25 @@ public sealed class UnikernelBuilderTests
     }
 
     [Fact]
+    public void Run_Ipv6Arguments_ReachTheTarget()
+    {
+        var target = new FakeTarget();
+        ConsoleCapture.Run(() => new UnikernelBuilder(["--ipv6=fd00:198:18::2/64", "--ipv6-gateway=fe80::1"], "t", target).UseStack().Run(_ => Task.CompletedTask));
+        Assert.Equal("fd00:198:18::2/64", target.Request!.Ip.Ipv6Address.ToString());
+        Assert.Equal("fe80::1", target.Request.Ip.Ipv6Gateway.ToString());
+        Assert.True(target.Request.Ip.Ipv6Autoconfiguration);
+    }
+
+    [Fact]
+    public void Run_Ipv6AutoconfOff_ReachesTheTarget()
+    {
+        var target = new FakeTarget();
+        ConsoleCapture.Run(() => new UnikernelBuilder(["--ipv6-autoconf=false"], "t", target).UseStack().Run(_ => Task.CompletedTask));
+        Assert.False(target.Request!.Ip.Ipv6Autoconfiguration);
+        Assert.Null(target.Request.Ip.Ipv6Address);
+    }
+
+    [Fact]
     public void Run_DnsArgument_ReachesTheTarget()
     {
         var target = new FakeTarget();
