@@ -293,6 +293,10 @@ internal sealed partial class TcpSocket
             OnDuplicateAck();
         }
         DetectLosses(now);
+        if (IsBbr)
+        {
+            OnBbrAck(acked, now);
+        }
         // RFC 9293 §3.10.7.4: take the window from the newest segment only.
         if (_sndWl1 < seg.SequenceNumber || (_sndWl1 == seg.SequenceNumber && _sndWl2 <= ack))
         {
@@ -310,6 +314,27 @@ internal sealed partial class TcpSocket
     /// <summary>RFC 5681 §3.1 slow start and congestion avoidance; RFC 6582 §3.2 steps 3-5 inside recovery.</summary>
     private void OnNewAck(int acked, int flightBefore, Instant now)
     {
+        if (IsBbr)
+        {
+            // BBR sets the window from its model after the ACK (OnBbrAck); only recovery's bookkeeping is left here.
+            if (!_inRecovery)
+            {
+                _dupAcks = 0;
+            }
+            else if (_sndUna >= _recover)
+            {
+                _inRecovery = false;
+                _rtoRecovery = false;
+                _dupAcks = 0;
+                _cwnd = _bbr?.OnRecoveryDone(_cwnd) ?? _cwnd;
+            }
+            else if (!_sackEnabled)
+            {
+                // NewReno's partial acknowledgment: the next hole is lost too.
+                _retransmitNow = true;
+            }
+            return;
+        }
         if (_inRecovery && _sackEnabled)
         {
             if (_rtoRecovery)

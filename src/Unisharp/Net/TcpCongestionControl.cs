@@ -8,4 +8,10 @@ public enum TcpCongestionControl
 
     /// <summary>RFC 9438 CUBIC: window growth by a cubic function of the time since the last loss (the default, as on Linux).</summary>
     Cubic,
+
+    /// <summary>
+    /// BBR (v1): a model of the path (bottleneck bandwidth, minimum RTT) paces the sender at the bandwidth it
+    /// measured and bounds the flight to twice the bandwidth-delay product; random loss does not slow it down.
+    /// </summary>
+    Bbr,
 }
