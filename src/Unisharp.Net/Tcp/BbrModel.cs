@@ -42,6 +42,11 @@ internal sealed class BbrModel
     private bool _probeRttRoundDone;
     private int _priorCwnd;
     private bool _idleRestart;
+    // ACK aggregation (draft-ietf-ccwg-bbr §5.5.9): the bytes delivered in this epoch beyond what the bandwidth
+    // estimate explains, and the windowed maximum of that excess, which the window makes room for.
+    private readonly WindowedMax _extraAcked = new();
+    private Instant _ackEpochStart;
+    private long _ackEpochAcked;
 
     /// <param name="smss">The sender's maximum segment size.</param>
     /// <param name="initialCwnd">The initial window, bytes.</param>
@@ -92,6 +97,13 @@ internal sealed class BbrModel
         double bdp = Bandwidth * MinRtt.Microseconds / 1e6;
         return (int)Math.Min(Math.Max(gain * bdp + 3 * _smss, MinPipeSegments * _smss), int.MaxValue / 2);
     }
+
+    /// <summary>
+    /// The excess delivered in bursts beyond the bandwidth estimate (ACK aggregation), bytes: on a host whose threads
+    /// are scheduled late (a TAP on a loaded machine) ACKs come in clumps, and a window of 2 x BDP from a minimum RTT
+    /// of tens of microseconds would leave the sender idle between the clumps.
+    /// </summary>
+    public int ExtraAcked => (int)_extraAcked.Value;
 
     /// <summary>
     /// The sender starts again after an idle time (nothing in flight, nothing left to send): in ProbeBW the pacing
@@ -153,6 +165,7 @@ internal sealed class BbrModel
         {
             EnterProbeBw(now);
         }
+        UpdateAckAggregation(newlyDelivered, cwnd, now);
         cwnd = UpdateProbeRtt(inFlight, cwnd, now);
         _idleRestart = false;
         if (Bandwidth > 0)
@@ -173,9 +186,34 @@ internal sealed class BbrModel
         return restored;
     }
 
+    /// <summary>Draft §5.5.9: how far the deliveries of this epoch ran ahead of the bandwidth estimate, as a max over ten rounds.</summary>
+    private void UpdateAckAggregation(int newlyDelivered, int cwnd, Instant now)
+    {
+        if (Bandwidth <= 0)
+        {
+            return;
+        }
+        double expected = Bandwidth * (now - _ackEpochStart).Microseconds / 1e6;
+        if (_ackEpochAcked <= expected || _ackEpochAcked + newlyDelivered > (1 << 20))
+        {
+            // The deliveries fell back to the estimate (or the epoch is long): a new epoch starts.
+            _ackEpochAcked = 0;
+            _ackEpochStart = now;
+            expected = 0;
+        }
+        _ackEpochAcked += newlyDelivered;
+        // At most a window's worth, and at most 100 ms at the estimated bandwidth.
+        double extra = Math.Min(Math.Min(_ackEpochAcked - expected, cwnd), Bandwidth / 10);
+        _extraAcked.Update(Math.Max(extra, 0), Rounds, BandwidthWindowRounds);
+    }
+
     private int SetCwnd(int cwnd, long delivered, int newlyDelivered)
     {
         int target = TargetCwnd(CwndGainNow);
+        if (FilledPipe && target > 0)
+        {
+            target += ExtraAcked;
+        }
         if (FilledPipe)
         {
             cwnd = target > 0 ? Math.Min(cwnd + newlyDelivered, target) : cwnd + newlyDelivered;

@@ -69,7 +69,10 @@ internal sealed partial class TcpSocket
         double rate = _bbr.PacingRate;
         if (rate > 0)
         {
-            var from = _paceAt > now ? _paceAt : now;
+            // A poll that came late (the host scheduled the I/O thread late) keeps the credit it missed, up to a window's
+            // worth at the pacing rate: the window, not the timer's lateness, bounds the burst.
+            var lag = Duration.FromMicroseconds((long)(Math.Max(_cwnd, 2 * _smss) * 1e6 / rate));
+            var from = _paceAt > now - lag ? _paceAt : now - lag;
             _paceAt = from + Duration.FromMicroseconds((long)((length + PacingOverhead) * 1e6 / rate));
         }
     }

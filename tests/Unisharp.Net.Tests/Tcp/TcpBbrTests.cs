@@ -159,7 +159,7 @@ public class TcpBbrTests(ITestOutputHelper output)
                 + $"{net.A.TcpLayer.Stats.Timeouts + net.B.TcpLayer.Stats.Timeouts} timeouts");
 
             Assert.True(data.AsSpan().SequenceEqual(received), "the bytes differ");
-            Assert.True(seconds < 60, $"{seconds:F1} s of virtual time");
+            Assert.True(seconds < 20, $"{seconds:F1} s of virtual time");
         });
     }
 }
