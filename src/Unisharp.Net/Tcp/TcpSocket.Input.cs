@@ -38,6 +38,16 @@ internal sealed partial class TcpSocket
             if (!seg.Has(TcpFlags.Rst))
             {
                 _ackNow = true;
+                if (seg.SequenceNumber == _rcvNxt && seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Syn)
+                    && State is not (TcpState.SynReceived or TcpState.TimeWait)
+                    && seg.AckNumber <= _sndMax && !(_maxSndWnd > 0 && seg.AckNumber < _sndUna - _maxSndWnd))
+                {
+                    // RFC 9293 §3.10.7.4: with our window closed no data is acceptable, "but special allowance should be
+                    // made to accept valid ACKs" (Linux takes a segment at RCV.NXT and drops only its data). Without it
+                    // a peer whose ACKs ride on data probes into our zero window never gets through: in an echo at 1%
+                    // loss both ends waited for the retransmission timer, 200-400 ms at a time.
+                    ProcessAck(seg, seg.PayloadLength, now);
+                }
                 if (State == TcpState.TimeWait && seg.Has(TcpFlags.Fin))
                 {
                     // RFC 9293 §3.10.7.4: the peer's FIN again (our last ACK was lost): acknowledge, restart the 2 MSL wait.

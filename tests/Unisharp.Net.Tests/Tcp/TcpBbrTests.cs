@@ -162,4 +162,41 @@ public class TcpBbrTests(ITestOutputHelper output)
             Assert.True(seconds < 20, $"{seconds:F1} s of virtual time");
         });
     }
+
+    /// <summary>
+    /// fault-echo's set-up in the simulator: an echo over a path of a 100 µs round trip, 1% loss each way. Before
+    /// the zero-window ACK fix, the echo server's window closed while its own sender repaired a hole, the client's
+    /// ACKs rode on data probes into that closed window and were dropped with them, and both ends waited for the
+    /// retransmission timer (2 timeouts each side, 7.7x the lossless time; CUBIC 14x).
+    /// </summary>
+    [Fact]
+    public void Echo_OnePercentLossShortRtt_WithinTwiceTheLosslessTime()
+    {
+        var clean = new LinkConditions(Latency: Duration.FromMicroseconds(50), BitsPerSecond: 4_000_000_000);
+        double Echo(LinkConditions link)
+        {
+            var net = TcpNet.Create(62, link);
+            const int length = 32 << 20;
+            double seconds = 0;
+            PcapOnFailure.Run(net.Network, () =>
+            {
+                byte[] data = TcpNet.RandomBytes(length, 62);
+                var (client, server) = net.Connect(net.B.Tcp.Listen(80));
+                _ = TcpRobustnessTests.Echo(server);
+                var start = net.Network.Now;
+                var reading = TcpNet.ReadToEnd(client, length);
+                _ = TcpNet.WriteAllAndClose(client, data);
+                byte[] received = net.Run(reading, Duration.FromSeconds(600));
+                seconds = (net.Network.Now - start).Microseconds / 1e6;
+                Assert.True(data.AsSpan().SequenceEqual(received), "the bytes differ");
+                output.WriteLine($"loss {link.Loss}: {seconds:F3} s, {net.A.TcpLayer.Stats.Timeouts + net.B.TcpLayer.Stats.Timeouts} timeouts");
+            });
+            return seconds;
+        }
+
+        double lossless = Echo(clean);
+        double lossy = Echo(clean with { Loss = 0.01 });
+
+        Assert.True(lossy <= 2 * lossless, $"{lossy:F3} s at 1% loss against {lossless:F3} s lossless");
+    }
 }
