@@ -39,7 +39,7 @@ internal sealed class TcpSettings
     /// <summary>Off by default, as RFC 1122 §4.2.3.6 requires; per connection on <see cref="TcpSocket.KeepAlive"/>.</summary>
     public bool KeepAlive { get; init; }
     public bool NoDelay { get; init; }
-    public TcpCongestionControl CongestionControl { get; init; } = TcpCongestionControl.Cubic;
+    public TcpCongestionControl CongestionControl { get; init; } = TcpCongestionControl.Bbr;
     /// <summary>Offer and use selective acknowledgments (RFC 2018) with SACK-based loss recovery (RFC 6675).</summary>
     public bool Sack { get; init; } = true;
     /// <summary>Continuations run on the polling thread even on a threaded stack (<see cref="TcpOptions.InlineContinuations"/>).</summary>

@@ -10,6 +10,11 @@ internal sealed partial class TcpSocket
     /// <summary>The slow start threshold after a congestion event (RFC 5681 §3.1 eq. 4, or RFC 9438 §4.6).</summary>
     private int SsthreshAfterLoss(int flight)
     {
+        if (IsBbr)
+        {
+            // BBR does not take loss as congestion: the window stays where its model put it.
+            return Math.Max(_cwnd, 2 * _smss);
+        }
         if (!IsCubic)
         {
             return Math.Max(flight / 2, 2 * _smss);

@@ -38,6 +38,16 @@ internal sealed partial class TcpSocket
             if (!seg.Has(TcpFlags.Rst))
             {
                 _ackNow = true;
+                if (seg.SequenceNumber == _rcvNxt && seg.Has(TcpFlags.Ack) && !seg.Has(TcpFlags.Syn)
+                    && State is not (TcpState.SynReceived or TcpState.TimeWait)
+                    && seg.AckNumber <= _sndMax && !(_maxSndWnd > 0 && seg.AckNumber < _sndUna - _maxSndWnd))
+                {
+                    // RFC 9293 §3.10.7.4: with our window closed no data is acceptable, "but special allowance should be
+                    // made to accept valid ACKs" (Linux takes a segment at RCV.NXT and drops only its data). Without it
+                    // a peer whose ACKs ride on data probes into our zero window never gets through: in an echo at 1%
+                    // loss both ends waited for the retransmission timer, 200-400 ms at a time.
+                    ProcessAck(seg, seg.PayloadLength, now);
+                }
                 if (State == TcpState.TimeWait && seg.Has(TcpFlags.Fin))
                 {
                     // RFC 9293 §3.10.7.4: the peer's FIN again (our last ACK was lost): acknowledge, restart the 2 MSL wait.
@@ -293,6 +303,10 @@ internal sealed partial class TcpSocket
             OnDuplicateAck();
         }
         DetectLosses(now);
+        if (IsBbr)
+        {
+            OnBbrAck(acked, now);
+        }
         // RFC 9293 §3.10.7.4: take the window from the newest segment only.
         if (_sndWl1 < seg.SequenceNumber || (_sndWl1 == seg.SequenceNumber && _sndWl2 <= ack))
         {
@@ -310,6 +324,27 @@ internal sealed partial class TcpSocket
     /// <summary>RFC 5681 §3.1 slow start and congestion avoidance; RFC 6582 §3.2 steps 3-5 inside recovery.</summary>
     private void OnNewAck(int acked, int flightBefore, Instant now)
     {
+        if (IsBbr)
+        {
+            // BBR sets the window from its model after the ACK (OnBbrAck); only recovery's bookkeeping is left here.
+            if (!_inRecovery)
+            {
+                _dupAcks = 0;
+            }
+            else if (_sndUna >= _recover)
+            {
+                _inRecovery = false;
+                _rtoRecovery = false;
+                _dupAcks = 0;
+                _cwnd = _bbr?.OnRecoveryDone(_cwnd) ?? _cwnd;
+            }
+            else if (!_sackEnabled)
+            {
+                // NewReno's partial acknowledgment: the next hole is lost too.
+                _retransmitNow = true;
+            }
+            return;
+        }
         if (_inRecovery && _sackEnabled)
         {
             if (_rtoRecovery)

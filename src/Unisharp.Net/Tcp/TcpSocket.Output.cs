@@ -11,11 +11,18 @@ internal sealed partial class TcpSocket
         {
             return Instant.Never;
         }
-        if (_rstPending || _ackNow || _retransmitNow || SynDue || NextSegmentLength(out bool fin) > 0 || fin || SackHoleDue || PersistDue)
+        int next = NextSegmentLength(out bool fin);
+        bool paced = next > 0 && PacingHolds(now);
+        if (_rstPending || _ackNow || _retransmitNow || SynDue || ((next > 0 || fin) && !paced) || SackHoleDue || PersistDue)
         {
             return now;
         }
         var at = Instant.Min(Instant.Min(RetransmissionTimerAt, _ackAt), Instant.Min(_persistAt, _stateTimerAt));
+        if (paced)
+        {
+            // Pacing: the next burst is due then (the layer files the connection under it; no polling before).
+            at = Instant.Min(at, PacingReleaseAt);
+        }
         at = Instant.Min(at, IsCloseDone ? Instant.Never : _lingerAt);
         return Instant.Min(at, KeepAliveAt);
     }
@@ -103,7 +110,7 @@ internal sealed partial class TcpSocket
         while (true)
         {
             int length = NextSegmentLength(out bool fin);
-            if (length == 0 && !fin)
+            if ((length == 0 && !fin) || (length > 0 && PacingHolds(now)))
             {
                 break;
             }
@@ -135,6 +142,10 @@ internal sealed partial class TcpSocket
             {
                 ArmProbe(now);
             }
+        }
+        if (IsBbr)
+        {
+            CheckAppLimited(now);
         }
         // RFC 9293 §3.8.6.1 and §3.8.6.2.1: data waits, nothing is in flight and the window is closed (or too small to
         // send under SWS avoidance): a persist timer probes, so a lost window update cannot stall us forever.
@@ -319,6 +330,10 @@ internal sealed partial class TcpSocket
         {
             // The payload goes straight from the send ring into place after the header.
             _tx.CopyTo(seq - _sndUna, sink.SegmentBuffer.Slice(repr.HeaderLength, length));
+            if (IsBbr)
+            {
+                OnBbrDataSent(seq, length, now);
+            }
         }
         Emit(sink, repr, length, now);
         if ((flags & TcpFlags.Ack) != 0)

@@ -56,6 +56,9 @@ internal sealed partial class TcpSocket
 
     public Duration RetransmissionTimeout => Rto;
 
+    /// <summary>SRTT (RFC 6298), zero before the first sample.</summary>
+    internal Duration SmoothedRtt => Duration.FromMicroseconds(_srtt);
+
     /// <summary>Retransmissions sent (timeouts and fast retransmits), for tests and statistics.</summary>
     public long Retransmissions { get; private set; }
 
@@ -344,7 +347,7 @@ internal sealed partial class TcpSocket
         if (_inRecovery)
         {
             // NewReno inflates the window per duplicate; with SACK the pipe estimate does that job.
-            if (!_sackEnabled)
+            if (!_sackEnabled && !IsBbr)
             {
                 _cwnd += _smss;
             }
@@ -516,6 +519,7 @@ internal sealed partial class TcpSocket
             // RFC 5681 §3.1: a timeout of a retransmission does not halve the window again.
             _ssthresh = SsthreshAfterLoss(flight);
         }
+        _bbr?.OnTimeout(_cwnd);
         _cwnd = _smss;
         _dupAcks = 0;
         bool finInFlight = _finQueued && _sndMax == _finSeq + 1;

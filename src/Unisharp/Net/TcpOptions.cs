@@ -39,8 +39,8 @@ public sealed record TcpOptions
     /// <summary>Unanswered probes before the connection is dropped. Default 9.</summary>
     public int KeepAliveProbes { get; init; } = 9;
 
-    /// <summary>How the congestion window grows (our stack only). Default CUBIC.</summary>
-    public TcpCongestionControl CongestionControl { get; init; } = TcpCongestionControl.Cubic;
+    /// <summary>How the sender's rate and window are set (our stack only). Default BBR.</summary>
+    public TcpCongestionControl CongestionControl { get; init; } = TcpCongestionControl.Bbr;
 
     /// <summary>
     /// Our stack only: TCP calls that had to wait (accept, connect, read, write, close) resume on the stack's I/O thread

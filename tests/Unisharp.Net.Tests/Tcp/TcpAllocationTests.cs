@@ -8,7 +8,7 @@ namespace Unisharp.Net.Tests.Tcp;
 
 public class TcpAllocationTests
 {
-    private static DirectStack Stack(CableDevice device, string cidr, ulong seed) =>
+    private static DirectStack Stack(CableDevice device, string cidr, ulong seed, TcpCongestionControl cc) =>
         DirectStack.CreateManualWithTcp(new StackOptions
         {
             Device = device,
@@ -16,7 +16,7 @@ public class TcpAllocationTests
             Entropy = new SeededEntropy(seed),
             Ip = new IpConfiguration(Ipv4Cidr.Parse(cidr), null, false),
             Log = new Logger(LogLevel.Quiet),
-        }, new TcpSettings());
+        }, new TcpSettings { CongestionControl = cc });
 
     /// <summary>Two manual stacks on a cable, one connection established between them, stepped 1 ms at a time.</summary>
     private sealed class Connected
@@ -39,10 +39,10 @@ public class TcpAllocationTests
         }
 
         /// <summary>Connects A to a listener on B, port 80; <paramref name="macByte"/> keeps each test's MACs apart.</summary>
-        public static Connected Create(byte macByte, ulong seedA, ulong seedB)
+        public static Connected Create(byte macByte, ulong seedA, ulong seedB, TcpCongestionControl cc = TcpCongestionControl.Cubic)
         {
             var (deviceA, deviceB) = CableDevice.CreatePair(MacAddress.Parse($"02:00:00:00:06:{macByte:x2}"), MacAddress.Parse($"02:00:00:00:06:{macByte + 1:x2}"));
-            var pair = new Connected { A = Stack(deviceA, "198.18.0.1/24", seedA), B = Stack(deviceB, "198.18.0.2/24", seedB) };
+            var pair = new Connected { A = Stack(deviceA, "198.18.0.1/24", seedA, cc), B = Stack(deviceB, "198.18.0.2/24", seedB, cc) };
             TcpListenerCore listener;
             lock (pair.B.TcpLayer.Lock)
             {
@@ -62,10 +62,13 @@ public class TcpAllocationTests
         }
     }
 
-    [Fact]
-    public void Poll_BulkTransferSteadyState_AllocatesNothing()
+    /// <summary>With BBR, the delivery rate records, the model and pacing (the deadline heap) allocate nothing per segment either.</summary>
+    [Theory]
+    [InlineData(TcpCongestionControl.Cubic, 0x0a)]
+    [InlineData(TcpCongestionControl.Bbr, 0x2a)]
+    public void Poll_BulkTransferSteadyState_AllocatesNothing(TcpCongestionControl cc, byte macByte)
     {
-        var pair = Connected.Create(0x0a, seedA: 1, seedB: 2);
+        var pair = Connected.Create(macByte, seedA: 1, seedB: 2, cc);
         var (a, b, client, server) = (pair.A, pair.B, pair.Client, pair.Server);
         void Step() => pair.Step();
         byte[] chunk = new byte[32 * 1024];

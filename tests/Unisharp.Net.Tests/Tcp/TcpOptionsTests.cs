@@ -18,7 +18,7 @@ public class TcpOptionsTests
         Assert.Equal(defaults.KeepAliveIdle, settings.KeepAliveIdle);
         Assert.Equal(defaults.KeepAliveInterval, settings.KeepAliveInterval);
         Assert.Equal(defaults.KeepAliveProbes, settings.KeepAliveProbes);
-        Assert.Equal(TcpCongestionControl.Cubic, settings.CongestionControl);
+        Assert.Equal(TcpCongestionControl.Bbr, settings.CongestionControl);
     }
 
     [Fact]

@@ -122,6 +122,18 @@ public class TcpTransferTests
     [Theory]
     [InlineData(0.0)]
     [InlineData(0.01)]
+    [InlineData(0.05)]
+    public void Transfer_Bbr_ByteExact(double loss)
+    {
+        var bbr = new Unisharp.Net.Tcp.TcpSettings { CongestionControl = TcpCongestionControl.Bbr };
+        var net = TcpNet.Create(15, s_lan with { Loss = loss }, bbr, bbr);
+
+        Transfer(net, 4 << 20, Duration.FromSeconds(300));
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.01)]
     public void Transfer_Reno_ByteExact(double loss)
     {
         var reno = new Unisharp.Net.Tcp.TcpSettings { CongestionControl = TcpCongestionControl.Reno };
@@ -131,10 +143,10 @@ public class TcpTransferTests
     }
 
     [Fact]
-    public void Settings_Default_IsCubic()
+    public void Settings_Default_IsBbr()
     {
-        Assert.Equal(TcpCongestionControl.Cubic, new Unisharp.Net.Tcp.TcpSettings().CongestionControl);
-        Assert.Equal(TcpCongestionControl.Cubic, new TcpOptions().CongestionControl);
+        Assert.Equal(TcpCongestionControl.Bbr, new Unisharp.Net.Tcp.TcpSettings().CongestionControl);
+        Assert.Equal(TcpCongestionControl.Bbr, new TcpOptions().CongestionControl);
     }
 
     [Fact]
