@@ -60,6 +60,8 @@ return unikernel.Run(async ctx =>
     app.MapGet("/", () => Results.Content(Pages.Home, "text/html; charset=utf-8"));
     app.MapGet("/healthz", () => Results.Text("ok\n"));
     app.MapGet("/api/items", () => Pages.Items);
+    // The process's resident memory and the machine's memory in use (in a microVM, the guest's), from /proc.
+    app.MapGet("/api/memory", () => Results.Text($"rss {Environment.WorkingSet} gc-heap {GC.GetTotalMemory(false)} machine-used {MachineMemoryInUse()}\n"));
     app.MapGet("/api/whoami", (HttpContext http) => Results.Text($"{http.Connection.RemoteIpAddress}:{http.Connection.RemotePort} {http.Request.Protocol}\n"));
     app.MapPost("/api/echo", async (HttpContext http) =>
     {
@@ -118,6 +120,34 @@ return unikernel.Run(async ctx =>
         (tls is null ? "" : $", HTTPS on port {ctx.Get(httpsPort)} as {tls.Subject}"));
     await app.RunAsync();
 });
+
+// MemTotal less MemAvailable of /proc/meminfo, in bytes; -1 when it cannot be read.
+static long MachineMemoryInUse()
+{
+    long total = -1, available = -1;
+    try
+    {
+        foreach (string line in File.ReadLines("/proc/meminfo"))
+        {
+            string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length >= 2 && long.TryParse(fields[1], out long kib))
+            {
+                if (fields[0] == "MemTotal:")
+                {
+                    total = kib * 1024;
+                }
+                else if (fields[0] == "MemAvailable:")
+                {
+                    available = kib * 1024;
+                }
+            }
+        }
+    }
+    catch (IOException)
+    {
+    }
+    return total < 0 || available < 0 ? -1 : total - available;
+}
 
 /// <summary>What the app serves that is fixed.</summary>
 internal static class Pages

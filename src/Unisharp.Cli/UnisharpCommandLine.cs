@@ -98,6 +98,13 @@ internal static class UnisharpCommandLine
             HelpName = Publishing.PublishedPort.Syntax,
             AllowMultipleArgumentsPerToken = false,
         };
+        var file = () => new Option<string[]>("--file")
+        {
+            Description = "qemu, firecracker: put the file HOST_PATH into the image at GUEST_PATH, for the app to read (e.g. a TLS certificate a boot " +
+                "argument names: --file /etc/tls/server.pem=server.pem -- --cert=/etc/tls/server.pem). Repeatable; replaces the configured ones.",
+            HelpName = MicroVm.ImageFile.Syntax,
+            AllowMultipleArgumentsPerToken = false,
+        };
         var verbose = () => new Option<bool>("--verbose", "-v") { Description = "Show the full build log and the unikernel's command line." };
         var bootArgs = () => new Argument<string[]>("boot-arguments")
         {
@@ -114,23 +121,24 @@ internal static class UnisharpCommandLine
             "  unisharp run -t qemu examples/echo --net tap:tap0 -- --ipv4=198.18.0.2/24");
 
         {
-            var dir = appDir(); var t = target(); var n = net(); var d = disk(); var p = publish(); var b = bootArgs();
+            var dir = appDir(); var t = target(); var n = net(); var d = disk(); var p = publish(); var f = file(); var b = bootArgs();
             var command = new Command("configure", "Choose an app's target and the default device options and boot arguments for 'run' (writes unisharp.json).")
-            { dir, t, n, d, p, b };
-            command.SetAction(r => ConfigureCommand.Execute(r.GetValue(dir), r.GetValue(t), r.GetValue(n), r.GetValue(d) ?? [], r.GetValue(b) ?? [], r.GetValue(p)));
+            { dir, t, n, d, p, f, b };
+            command.SetAction(r => ConfigureCommand.Execute(r.GetValue(dir), r.GetValue(t), r.GetValue(n), r.GetValue(d) ?? [], r.GetValue(b) ?? [], r.GetValue(p),
+                r.GetValue(f)));
             root.Subcommands.Add(command);
         }
         {
-            var dir = appDir(); var t = target(); var v = verbose();
+            var dir = appDir(); var t = target(); var v = verbose(); var f = file();
             var force = new Option<bool>("--force", "-f") { Description = "Rebuild even when the artifact is up to date." };
             var command = new Command("build", "Build the app for its target with NativeAOT into <app-dir>/dist/: on unix one executable, dist/<name>; " +
                 "on qemu and firecracker an image folder, dist/<name>.qemu/ or dist/<name>.fc/ (kernel, initrd, launch.sh; firecracker.json).")
-            { dir, t, force, v };
-            command.SetAction((r, ct) => BuildCommand.ExecuteAsync(r.GetValue(dir), r.GetValue(t), r.GetValue(force), r.GetValue(v), ct));
+            { dir, t, f, force, v };
+            command.SetAction((r, ct) => BuildCommand.ExecuteAsync(r.GetValue(dir), r.GetValue(t), r.GetValue(force), r.GetValue(v), ct, r.GetValue(f)));
             root.Subcommands.Add(command);
         }
         {
-            var dir = appDir(); var t = target(); var n = net(); var d = disk(); var p = publish(); var v = verbose(); var b = bootArgs();
+            var dir = appDir(); var t = target(); var n = net(); var d = disk(); var p = publish(); var f = file(); var v = verbose(); var b = bootArgs();
             var noBuild = new Option<bool>("--no-build") { Description = "Run the artifact as it is, without checking whether it needs a rebuild." };
             var pcap = new Option<string?>("--pcap")
             {
@@ -161,11 +169,11 @@ internal static class UnisharpCommandLine
                 Arity = ArgumentArity.ZeroOrOne,
             };
             var command = new Command("run", "Build the app if needed and run it (qemu, firecracker: boot its image under QEMU, serial console here); its exit code becomes ours.")
-            { dir, t, n, d, p, pcap, fault, offload, debug, mem, cpus, netns, gdb, noBuild, v, b };
+            { dir, t, n, d, p, f, pcap, fault, offload, debug, mem, cpus, netns, gdb, noBuild, v, b };
             command.SetAction((r, ct) => RunCommand.ExecuteAsync(r.GetValue(dir), r.GetValue(t), r.GetValue(n), r.GetValue(d) ?? [], r.GetValue(b) ?? [],
                 new RunCommand.Extras(r.GetValue(pcap), r.GetValue(fault), r.GetValue(noBuild), r.GetValue(v),
                     r.GetValue(debug), r.GetValue(mem), r.GetValue(cpus), r.GetValue(netns), r.GetValue(offload),
-                    r.GetResult(gdb) is null ? null : r.GetValue(gdb) ?? "", r.GetValue(p)), ct));
+                    r.GetResult(gdb) is null ? null : r.GetValue(gdb) ?? "", r.GetValue(p), r.GetValue(f)), ct));
             root.Subcommands.Add(command);
         }
         {
@@ -180,9 +188,11 @@ internal static class UnisharpCommandLine
             var kernel = new Option<string>("--kernel-dir") { Description = "A directory with the kernel's bzImage and vmlinux.", HelpName = "DIR", Required = true };
             var output = new Option<string>("--out") { Description = "The image folder to write.", HelpName = "DIR", Required = true };
             var debug = new Option<bool>("--debug") { Description = "Launch files with the kernel's messages on and the runtime's debug logs." };
+            var f = file();
             var command = new Command("image", "Pack a published microVM app and a kernel into an image folder (what Unisharp.Sdk runs after dotnet publish).")
-            { t, executable, kernel, output, debug };
-            command.SetAction(r => ImageCommand.Execute(r.GetValue(t)!, r.GetValue(executable)!, r.GetValue(kernel)!, r.GetValue(output)!, r.GetValue(debug)));
+            { t, executable, kernel, output, f, debug };
+            command.SetAction(r => ImageCommand.Execute(r.GetValue(t)!, r.GetValue(executable)!, r.GetValue(kernel)!, r.GetValue(output)!, r.GetValue(debug),
+                r.GetValue(f) ?? []));
             root.Subcommands.Add(command);
         }
         {

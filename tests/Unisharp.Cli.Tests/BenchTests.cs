@@ -307,7 +307,8 @@ public sealed class BenchTests
     }
 
     [Theory]
-    [InlineData(new[] { "bench", "http", "--tools", "curl" }, "unisharp: error: invalid --tools 'curl': choose from wrk, ab, ab-k")]
+    [InlineData(new[] { "bench", "http", "--tools", "curl" }, "unisharp: error: invalid --tools 'curl': choose from wrk, ab, ab-k, wrk-tls")]
+    [InlineData(new[] { "bench", "http", "--tools", "wrk,wrk-tls" }, "unisharp: error: invalid --tools 'wrk-tls': examples/http serves no HTTPS (--app aspnet does)")]
     [InlineData(new[] { "bench", "http", "--targets", "lwip" }, "unisharp: error: invalid --targets 'lwip': choose from unix-direct, unix-socket")]
     [InlineData(new[] { "bench", "http", "--threads", "8", "--connections", "4" }, "unisharp: error: invalid --threads '8': wrk needs at least one connection per thread (--connections 4)")]
     [InlineData(new[] { "bench", "http", "--requests", "10", "--concurrency", "50" }, "unisharp: error: invalid --concurrency '50': ab cannot keep more requests in flight than --requests 10")]

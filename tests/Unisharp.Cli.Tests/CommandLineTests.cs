@@ -38,6 +38,11 @@ public sealed class CommandLineTests
     [InlineData(new[] { "build", "no/such/app" }, "unisharp: error: app directory 'no/such/app' does not exist")]
     [InlineData(new[] { "run", "examples/hello", "--net", "wifi" }, "unisharp: error: invalid --net 'wifi': expected tap:NAME (NAME up to 15 characters) or socket")]
     [InlineData(new[] { "run", "examples/hello", "--disk", "nodisk" }, "unisharp: error: invalid --disk 'nodisk': expected NAME=PATH, e.g. --disk 0=disk0.img")]
+    [InlineData(new[] { "run", "examples/hello", "-t", "qemu", "--file", "etc/a=/etc/hostname" },
+        "unisharp: error: invalid --file 'etc/a=/etc/hostname': the path in the guest must be absolute, e.g. /etc/tls/server.pem")]
+    [InlineData(new[] { "build", "examples/hello", "-t", "qemu", "--file", "/etc/a=/nope/a.pem" }, "unisharp: error: invalid --file '/etc/a=/nope/a.pem': /nope/a.pem does not exist")]
+    [InlineData(new[] { "run", "examples/hello", "-t", "unix", "--file", "/etc/a=/etc/hostname" },
+        "unisharp: error: --file puts files into a microVM image (qemu, firecracker); a unix app reads the host's files itself")]
     public void BadCommandLine_OneLineErrorExit2(string[] arguments, string message)
     {
         var result = HostRun(arguments);

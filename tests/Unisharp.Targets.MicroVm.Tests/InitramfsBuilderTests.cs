@@ -89,6 +89,9 @@ public sealed class InitramfsBuilderTests
             Assert.Equal(0x1ED, entries["init"].Permissions);
             Assert.True(entries["dev/console"].IsCharacterDevice);
             Assert.Equal((5, 1), (entries["dev/console"].RdevMajor, entries["dev/console"].RdevMinor));
+            // The .NET runtime reads /dev/urandom before devtmpfs is mounted (and never again when it was missing).
+            Assert.True(entries["dev/urandom"].IsCharacterDevice);
+            Assert.Equal((1, 9), (entries["dev/urandom"].RdevMajor, entries["dev/urandom"].RdevMinor));
             foreach (string dir in new[] { "dev", "proc", "sys", "tmp", "etc" })
             {
                 Assert.True(entries[dir].IsDirectory, dir);

@@ -21,6 +21,9 @@ internal sealed record AppConfiguration
 
     public List<string> BootArguments { get; init; } = [];
 
+    /// <summary><c>--file GUEST_PATH=HOST_PATH</c> values: files put into a microVM image.</summary>
+    public List<string> Files { get; init; } = [];
+
     /// <summary><c>--publish</c> values: <c>[HOST_ADDR:]HOST_PORT:GUEST_PORT[/tcp|udp]</c>.</summary>
     public List<string> Publish { get; init; } = [];
 

@@ -69,10 +69,10 @@ internal static class BenchCommand
 
     private static Command Http()
     {
-        var tools = new Option<string>("--tools")
+        var tools = new Option<string?>("--tools")
         {
-            Description = "Load generators: wrk (keep-alive, for --duration), ab (a new connection per request), ab-k (ab with HTTP/1.0 keep-alive).",
-            DefaultValueFactory = _ => string.Join(',', HttpClients.Tools),
+            Description = "Load generators: wrk (keep-alive, for --duration), ab (a new connection per request), ab-k (ab with HTTP/1.0 keep-alive), " +
+                "wrk-tls (wrk over HTTPS, --app aspnet only). [default: wrk,ab,ab-k; with --app aspnet also wrk-tls]",
             HelpName = "T,T,...",
         };
         var targets = new Option<string>("--targets")
@@ -99,8 +99,10 @@ internal static class BenchCommand
         { tools, targets, app, reps, duration, connections, threads, requests, concurrency, output, tag, timeout };
         command.SetAction((r, ct) =>
         {
+            string chosenApp = BenchArguments.Names("--app", r.GetValue(app)!, HttpBench.Apps) is [string one] ? one
+                : throw new CliException($"invalid --app '{r.GetValue(app)}': name one of {string.Join(", ", HttpBench.Apps)}", CliException.Usage);
             var options = new HttpBenchOptions(
-                BenchArguments.Names("--tools", r.GetValue(tools)!, HttpClients.Tools),
+                r.GetValue(tools) is { } named ? BenchArguments.Names("--tools", named, HttpClients.Tools) : HttpClients.DefaultTools(chosenApp),
                 BenchArguments.Names("--targets", r.GetValue(targets)!, HttpBench.Known),
                 BenchArguments.Count("--reps", r.GetValue(reps), 100),
                 TimeSpan.FromSeconds(BenchArguments.Count("--duration", r.GetValue(duration), 3600)),
@@ -111,8 +113,11 @@ internal static class BenchCommand
                 OutDirectory(r.GetValue(output)),
                 BenchArguments.Seconds("--timeout", r.GetValue(timeout)),
                 BenchArguments.Tag("--tag", r.GetValue(tag)),
-                BenchArguments.Names("--app", r.GetValue(app)!, HttpBench.Apps) is [string one] ? one
-                    : throw new CliException($"invalid --app '{r.GetValue(app)}': name one of {string.Join(", ", HttpBench.Apps)}", CliException.Usage));
+                chosenApp);
+            if (options.Tools.Contains(HttpClients.WrkTls) && options.App != "aspnet")
+            {
+                throw new CliException($"invalid --tools '{HttpClients.WrkTls}': examples/{options.App} serves no HTTPS (--app aspnet does)", CliException.Usage);
+            }
             if (options.Threads > options.Connections)
             {
                 throw new CliException($"invalid --threads '{options.Threads}': wrk needs at least one connection per thread (--connections {options.Connections})", CliException.Usage);

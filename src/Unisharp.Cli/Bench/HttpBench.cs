@@ -14,6 +14,9 @@ internal static class HttpBench
 {
     public const int Port = 80;
 
+    /// <summary>examples/aspnet's HTTPS port, for wrk-tls.</summary>
+    public const int TlsPort = 443;
+
     public static readonly string[] Known = ["unix-direct", "unix-socket"];
 
     /// <summary>The Linux peer that the ratios are against.</summary>
@@ -36,11 +39,19 @@ internal static class HttpBench
         string loadBefore = BenchHost.LoadAverage();
         var rows = new List<HttpBenchRow>();
         var live = new List<LiveServer>();
+        string? certificates = null;
         try
         {
+            string[] tls = [];
+            if (options.Tools.Contains(HttpClients.WrkTls))
+            {
+                // wrk checks no certificate: a self-signed one for the server's address serves both stacks.
+                certificates = await MakeCertificateAsync(cancellationToken).ConfigureAwait(false);
+                tls = [$"--cert={certificates}/server.pem", $"--key={certificates}/server.key", $"--https-port={TlsPort}"];
+            }
             foreach (string name in options.Targets)
             {
-                var target = new UnixNetTarget(direct: name == "unix-direct", options.App);
+                var target = new UnixNetTarget(direct: name == "unix-direct", options.App, bootArguments: tls);
                 await target.PrepareAsync(cancellationToken).ConfigureAwait(false);
                 var (server, error) = await StartAsync(target, options, cancellationToken).ConfigureAwait(false);
                 if (server is null)
@@ -71,6 +82,10 @@ internal static class HttpBench
                 server.Server.Dispose();
             }
             BenchNamespaces.DeleteAll();
+            if (certificates is not null)
+            {
+                Directory.Delete(certificates, recursive: true);
+            }
         }
         rows = rows.OrderBy(r => Array.IndexOf(options.Tools, r.Tool)).ThenBy(r => Array.IndexOf(options.Targets, r.Target)).ThenBy(r => r.Rep).ToList();
 
@@ -129,6 +144,25 @@ internal static class HttpBench
 
     private static string Url => $"http://{NetBench.ServerAddress}:{Port}/";
 
+    /// <summary>The URL a tool asks: HTTPS on <see cref="TlsPort"/> for wrk-tls.</summary>
+    private static string UrlFor(string tool) => tool == HttpClients.WrkTls ? $"https://{NetBench.ServerAddress}:{TlsPort}/" : Url;
+
+    /// <summary>A self-signed P-256 certificate and key for the server's address, in a new temporary folder (deleted by the caller).</summary>
+    private static async Task<string> MakeCertificateAsync(CancellationToken cancellationToken)
+    {
+        await HostPackages.EnsureAsync([HostPackages.Command("openssl", "openssl")], Progress.Info, cancellationToken).ConfigureAwait(false);
+        string directory = Directory.CreateTempSubdirectory("unisharp-bench-tls-").FullName;
+        var made = await ProcessRunner.RunAsync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", Path.Combine(directory, "server.key"), "-out", Path.Combine(directory, "server.pem"), "-days", "2",
+            "-subj", $"/CN={NetBench.ServerAddress}", "-addext", $"subjectAltName=IP:{NetBench.ServerAddress}"], cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (made.ExitCode != 0)
+        {
+            Directory.Delete(directory, recursive: true);
+            throw new BenchRunException($"openssl could not make the test certificate: {made.Output.Trim()}");
+        }
+        return directory;
+    }
+
     private static async Task<HttpBenchRow> MeasureAsync(LiveServer live, string tool, int rep, HttpBenchOptions options, CancellationToken cancellationToken)
     {
         string name = live.Target.Name;
@@ -137,9 +171,9 @@ internal static class HttpBench
             return new HttpBenchRow(tool, name, live.Target.Stack, rep, 0, 0, 0, double.NaN, double.NaN, double.NaN, double.NaN,
                 $"error: the server exited: {live.Server.Tail(3).ReplaceLineEndings(" | ")}");
         }
-        Progress.Info($"bench http: {name}: {string.Join(' ', HttpClients.Command(tool, options, Url))} (round {rep + 1} of {options.Reps}) ...");
+        Progress.Info($"bench http: {name}: {string.Join(' ', HttpClients.Command(tool, options, UrlFor(tool)))} (round {rep + 1} of {options.Reps}) ...");
         double serverBefore = live.Server.CpuSeconds;
-        var (report, error, seconds, clientCpu) = await HttpClients.RunAsync(live.ClientNs, tool, options, Url, cancellationToken).ConfigureAwait(false);
+        var (report, error, seconds, clientCpu) = await HttpClients.RunAsync(live.ClientNs, tool, options, UrlFor(tool), cancellationToken).ConfigureAwait(false);
         double serverCpu = live.Server.CpuSeconds - serverBefore;
         string status = error is not null ? $"error: {error}"
             : report!.Value.Errors > 0 ? $"error: {report.Value.Errors} failed requests"
@@ -176,6 +210,11 @@ internal static class HttpBench
         text.Append(CultureInfo.InvariantCulture, $"wrk: `{string.Join(' ', HttpClients.Command(HttpClients.Wrk, options, "URL"))}` (HTTP/1.1 keep-alive); ");
         text.Append(CultureInfo.InvariantCulture, $"ab: `{string.Join(' ', HttpClients.Command(HttpClients.Ab, options, "URL"))}` (HTTP/1.0, a new connection per request); ");
         text.Append("ab-k: the same with `-k` (HTTP/1.0 keep-alive). ");
+        if (options.Tools.Contains(HttpClients.WrkTls))
+        {
+            text.Append(CultureInfo.InvariantCulture, $"wrk-tls: wrk as above against `https://{NetBench.ServerAddress}:{TlsPort}/` (Kestrel's UseHttps with a self-signed P-256 certificate; ");
+            text.Append("OpenSSL's TLS 1.3 on both ends, HTTP/1.1 since wrk offers no ALPN; the handshakes are wrk's connections, once each). ");
+        }
         text.Append(CultureInfo.InvariantCulture, $"{options.Reps} round(s), each tool against each server in turn, the servers' order alternating from round to round; each server first gets 500 untimed requests. ");
         text.Append("Requests/s and p99 (ms) are what the tools report, medians over the rounds without failed requests. ");
         text.Append("Client and server CPU are the tool's and the server's user+system time over the run's wall time, in cores (the machine has ");

@@ -6,8 +6,8 @@ using Unisharp.Cli.HostTools;
 namespace Unisharp.Cli.Bench;
 
 /// <summary>
-/// The load generators of <c>bench http</c>: wrk (keep-alive, a fixed time), ab (a new connection per request) and
-/// ab -k (HTTP/1.0 keep-alive), each run in the clients' namespace under bash, whose <c>times</c> gives the tool's CPU time.
+/// The load generators of <c>bench http</c>: wrk (keep-alive, a fixed time), ab (a new connection per request),
+/// ab -k (HTTP/1.0 keep-alive) and wrk-tls (wrk over HTTPS), each run in the clients' namespace under bash, whose <c>times</c> gives the tool's CPU time.
 /// </summary>
 internal static partial class HttpClients
 {
@@ -15,7 +15,13 @@ internal static partial class HttpClients
     public const string Ab = "ab";
     public const string AbKeepAlive = "ab-k";
 
-    public static readonly string[] Tools = [Wrk, Ab, AbKeepAlive];
+    /// <summary>wrk over HTTPS (TLS 1.3, HTTP/1.1: wrk offers no ALPN), keep-alive; for examples/aspnet, which serves HTTPS.</summary>
+    public const string WrkTls = "wrk-tls";
+
+    public static readonly string[] Tools = [Wrk, Ab, AbKeepAlive, WrkTls];
+
+    /// <summary>The tools run when none are named: HTTPS only where the app serves it.</summary>
+    public static string[] DefaultTools(string app) => app == "aspnet" ? Tools : [Wrk, Ab, AbKeepAlive];
 
     /// <summary>What one tool's output said: requests/s, p99 latency (ms), requests completed and failed.</summary>
     public readonly record struct Report(double RequestsPerSecond, double P99Ms, long Completed, long Errors);
@@ -27,7 +33,7 @@ internal static partial class HttpClients
         string timeout = ((int)Math.Max(1, options.Timeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         return tool switch
         {
-            Wrk => ["wrk", $"-t{options.Threads}", $"-c{options.Connections}", $"-d{seconds}s", "--latency", "--timeout", "5s", url],
+            Wrk or WrkTls => ["wrk", $"-t{options.Threads}", $"-c{options.Connections}", $"-d{seconds}s", "--latency", "--timeout", "5s", url],
             Ab => ["ab", "-q", "-n", $"{options.Requests}", "-c", $"{options.Concurrency}", "-s", timeout, url],
             AbKeepAlive => ["ab", "-q", "-k", "-n", $"{options.Requests}", "-c", $"{options.Concurrency}", "-s", timeout, url],
             _ => throw new ArgumentException($"unknown tool '{tool}'", nameof(tool)),
@@ -57,7 +63,7 @@ internal static partial class HttpClients
         }
         double seconds = clock.Elapsed.TotalSeconds;
         double cpu = ChildCpuSeconds(result.Output);
-        Report? report = tool == Wrk ? ParseWrk(result.Output) : ParseAb(result.Output);
+        Report? report = tool is Wrk or WrkTls ? ParseWrk(result.Output) : ParseAb(result.Output);
         if (result.ExitCode != 0 || report is null)
         {
             string last = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

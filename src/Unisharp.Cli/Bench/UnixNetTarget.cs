@@ -5,7 +5,8 @@ namespace Unisharp.Cli.Bench;
 /// a TAP device; <c>unix-socket</c> is the same app on the host's sockets, so the Linux kernel receives (the Linux peer).
 /// </summary>
 /// <param name="send">Bytes examples/network sends on each connection (<c>--send</c>), 0 for the sink.</param>
-internal sealed class UnixNetTarget(bool direct, string app = "network", long send = 0) : INetBenchTarget
+/// <param name="bootArguments">More boot arguments for the app (bench http: the certificate for HTTPS).</param>
+internal sealed class UnixNetTarget(bool direct, string app = "network", long send = 0, IReadOnlyList<string>? bootArguments = null) : INetBenchTarget
 {
     private string? _artifact;
 
@@ -26,7 +27,7 @@ internal sealed class UnixNetTarget(bool direct, string app = "network", long se
     public IReadOnlyList<string> Command(string tap, string ns, string address, int port)
     {
         string artifact = _artifact ?? throw new InvalidOperationException("not prepared");
-        string[] boot = send > 0 ? [$"--port={port}", $"--send={send}"] : [$"--port={port}"];
+        string[] boot = send > 0 ? [$"--port={port}", $"--send={send}"] : [$"--port={port}", .. bootArguments ?? []];
         return direct
             ? [artifact, $"--net=tap:{tap}", "--", $"--ipv4={address}", .. boot]
             : [artifact, "--net=socket", "--", .. boot];

@@ -15,10 +15,20 @@ internal static class AppBuilder
     /// Builds <paramref name="app"/> for <paramref name="target"/> unless its artifact is up to date; returns the
     /// artifact's path (the executable on unix, the image folder of a microVM target).
     /// </summary>
-    public static async Task<string> BuildAsync(AppProject app, string target, bool force, bool verbose, CancellationToken cancellationToken)
+    /// <param name="files">
+    /// <c>GUEST_PATH=HOST_PATH</c> files for a microVM image; none given: the configured ones (unisharp.json). When only they
+    /// changed, the initrd is packed again from the app already published.
+    /// </param>
+    public static async Task<string> BuildAsync(AppProject app, string target, bool force, bool verbose, CancellationToken cancellationToken,
+        IReadOnlyList<string>? files = null)
     {
         string artifact = app.ArtifactPath(target);
         bool microVm = TargetCatalog.IsMicroVm(target);
+        if (!microVm && files is { Count: > 0 })
+        {
+            throw new CliException("--file puts files into a microVM image (qemu, firecracker); a unix app reads the host's files itself", CliException.Usage);
+        }
+        var imageFiles = microVm ? ImageFile.ParseAll(files is { Count: > 0 } ? files : AppConfiguration.Load(app.Directory)?.Files ?? []) : [];
         var kernel = microVm ? await KernelLocator.FindAsync(cancellationToken).ConfigureAwait(false) : null;
         var image = new MicroVmImage(artifact, target);
         string work = app.WorkDirectory(target);
@@ -26,14 +36,30 @@ internal static class AppBuilder
         string[] roots = [app.Directory, Path.Combine(UnisharpInstallation.Root, "src"), Path.Combine(UnisharpInstallation.Root, "build"), .. kernel is null ? [] : (string[])[kernel.Directory]];
         string stamp = BuildStamp.Compute(target, roots);
         bool exists = microVm ? image.Exists : File.Exists(artifact);
+        string filesStampFile = Path.Combine(work, "files.stamp");
+        string filesStamp = ImageFile.Stamp(imageFiles);
         if (!force && exists && File.Exists(stampFile) && File.ReadAllText(stampFile) == stamp)
         {
-            Progress.Info($"{Relative(artifact)} is up to date");
-            if (microVm)
+            string published = Path.Combine(work, "publish", app.Name);
+            if (!microVm || File.Exists(filesStampFile) && File.ReadAllText(filesStampFile) == filesStamp)
             {
-                image.WriteLaunchFiles(LaunchFromConfiguration(app, image));
+                Progress.Info($"{Relative(artifact)} is up to date");
+                if (microVm)
+                {
+                    image.WriteLaunchFiles(LaunchFromConfiguration(app, image));
+                }
+                return artifact;
             }
-            return artifact;
+            if (File.Exists(published))
+            {
+                // Only the image's files changed: the app published last time is packed again with them.
+                long packed = await Progress.StepAsync($"packing {Relative(image.Initrd)} again (the image's files changed)",
+                    _ => Task.FromResult(image.Pack(published, imageFiles))).ConfigureAwait(false);
+                File.WriteAllText(filesStampFile, filesStamp);
+                image.WriteLaunchFiles(LaunchFromConfiguration(app, image));
+                Progress.Info($"packed {Relative(artifact)}/: initrd {Megabytes(packed)}{DescribeFiles(imageFiles)}");
+                return artifact;
+            }
         }
 
         await HostPackages.EnsureAsync(HostPackages.NativeAot, Progress.Info, cancellationToken).ConfigureAwait(false);
@@ -93,11 +119,12 @@ internal static class AppBuilder
         if (microVm)
         {
             long initrd = await Progress.StepAsync($"packing {Relative(image.Initrd)} (initramfs: the app as /init, its libraries)",
-                _ => Task.FromResult(image.Build(built, kernel!))).ConfigureAwait(false);
+                _ => Task.FromResult(image.Build(built, kernel!, imageFiles))).ConfigureAwait(false);
             image.WriteLaunchFiles(LaunchFromConfiguration(app, image));
             File.WriteAllText(stampFile, stamp);
+            File.WriteAllText(filesStampFile, filesStamp);
             Progress.Info($"built {Relative(artifact)}/ in {clock.Elapsed.TotalSeconds:0.0} s: {MicroVmImage.KernelName} {Megabytes(new FileInfo(image.Kernel).Length)}, " +
-                $"initrd {Megabytes(initrd)} (app {Megabytes(new FileInfo(built).Length)} before compression)");
+                $"initrd {Megabytes(initrd)} (app {Megabytes(new FileInfo(built).Length)} before compression){DescribeFiles(imageFiles)}");
             return artifact;
         }
         File.Copy(built, artifact, overwrite: true);
@@ -121,6 +148,9 @@ internal static class AppBuilder
             BootArguments = configuration?.BootArguments ?? [],
         };
     }
+
+    private static string DescribeFiles(IReadOnlyList<ImageFile> files) =>
+        files.Count == 0 ? "" : $"; files: {string.Join(", ", files.Select(f => f.GuestPath))}";
 
     private static string Megabytes(long bytes) => $"{bytes / 1024.0 / 1024.0:0.00} MB";
 

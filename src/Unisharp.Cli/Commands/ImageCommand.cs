@@ -10,7 +10,7 @@ namespace Unisharp.Cli.Commands;
 /// </summary>
 internal static class ImageCommand
 {
-    public static int Execute(string target, string executable, string kernelDirectory, string output, bool debug)
+    public static int Execute(string target, string executable, string kernelDirectory, string output, bool debug, IReadOnlyList<string>? files = null)
     {
         TargetCatalog.Require(target);
         if (!TargetCatalog.IsMicroVm(target))
@@ -27,7 +27,7 @@ internal static class ImageCommand
             throw new CliException($"{kernelDirectory} holds no bzImage and vmlinux (kernel/build-kernel.sh builds them; the Unisharp.Kernel package has them)");
         }
         var image = new MicroVmImage(Path.GetFullPath(output), target);
-        long initrd = image.Build(Path.GetFullPath(executable), kernel);
+        long initrd = image.Build(Path.GetFullPath(executable), kernel, ImageFile.ParseAll(files ?? []));
         image.WriteLaunchFiles(new MicroVmLaunch { Target = target, Kernel = image.Kernel, Initrd = image.Initrd, Debug = debug });
         Console.WriteLine($"{image.Directory}: {MicroVmImage.KernelName} {new FileInfo(image.Kernel).Length / 1048576.0:0.00} MB, initrd {initrd / 1048576.0:0.00} MB");
         return 0;

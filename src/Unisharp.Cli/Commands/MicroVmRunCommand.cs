@@ -43,6 +43,8 @@ internal static class MicroVmRunCommand
         {
             throw new CliException($"disk '{disk.Name}': {disk.Path} does not exist");
         }
+        // The image's files are checked before a long build too.
+        ImageFile.ParseAll(extras.Files ?? []);
         var publish = PublishedPort.ParseAll(extras.Publish ?? []);
         if (tap is null && publish.Count > 0)
         {
@@ -57,6 +59,10 @@ internal static class MicroVmRunCommand
         var image = new MicroVmImage(artifact, target);
         if (extras.NoBuild)
         {
+            if (extras.Files is { Count: > 0 })
+            {
+                throw new CliException("--file packs files into the image, which --no-build leaves as it is: drop one of them", CliException.Usage);
+            }
             if (!image.Exists)
             {
                 throw new CliException($"{AppBuilder.Relative(artifact)} does not exist: run without --no-build, or 'unisharp build -t {target}' first");
@@ -64,7 +70,7 @@ internal static class MicroVmRunCommand
         }
         else
         {
-            await AppBuilder.BuildAsync(app, target, force: false, extras.Verbose, cancellationToken).ConfigureAwait(false);
+            await AppBuilder.BuildAsync(app, target, force: false, extras.Verbose, cancellationToken, extras.Files).ConfigureAwait(false);
         }
 
         if (gdbPort is not null && !File.Exists(image.Symbols))

@@ -18,7 +18,7 @@ internal static class RunCommand
     /// </summary>
     public readonly record struct Extras(string? Pcap, string? NetFault, bool NoBuild, bool Verbose,
         bool Debug = false, int? MemoryMib = null, int? Cpus = null, string? Netns = null, string? NetOffload = null,
-        string? Gdb = null, IReadOnlyList<string>? Publish = null);
+        string? Gdb = null, IReadOnlyList<string>? Publish = null, IReadOnlyList<string>? Files = null);
 
     public static async Task<int> ExecuteAsync(string? appDirectory, string? target, string? net, IReadOnlyList<string> disks,
         IReadOnlyList<string> bootArguments, Extras extras, CancellationToken cancellationToken)
@@ -47,6 +47,10 @@ internal static class RunCommand
         if (extras.Debug || extras.MemoryMib is not null || extras.Cpus is not null)
         {
             throw new CliException("--debug, --mem and --cpus are for the microVM targets (qemu, firecracker); on unix use --log-level=debug as a boot argument", CliException.Usage);
+        }
+        if (extras.Files is { Count: > 0 })
+        {
+            throw new CliException("--file puts files into a microVM image (qemu, firecracker); a unix app reads the host's files itself", CliException.Usage);
         }
         if (extras.Gdb is not null)
         {

@@ -5,7 +5,8 @@ namespace Unisharp.Cli.Images;
 /// <summary>
 /// Makes the initramfs of a microVM image: the app's NativeAOT executable as <c>/init</c> (the kernel runs it
 /// as PID 1), the interpreter and shared libraries it needs at their usual paths, <c>/dev/console</c> (so
-/// the kernel can give init its standard streams before anything is mounted) and the empty mount points
+/// the kernel can give init its standard streams before anything is mounted), <c>/dev/urandom</c> (which the .NET
+/// runtime opens before then) and the empty mount points
 /// <c>/dev</c>, <c>/proc</c>, <c>/sys</c> and <c>/tmp</c>; as a newc cpio archive, compressed with gzip or LZ4.
 /// </summary>
 /// <remarks>
@@ -97,6 +98,11 @@ public sealed class InitramfsBuilder
         // The kernel opens /dev/console of the initramfs as init's stdin, stdout and stderr (init/main.c,
         // console_on_rootfs) before init can mount devtmpfs; without it the app starts with no output.
         cpio.AddCharacterDevice("dev/console", major: 5, minor: 1);
+        // The .NET runtime opens /dev/urandom the first time it needs random bytes, which is before the app can mount
+        // devtmpfs (NativeAOT's startup seeds its hashing then); when it is missing, the runtime never tries it again, and
+        // everything cryptographically random fails for the process's life: Guid.NewGuid (ASP.NET Core's first request),
+        // RandomNumberGenerator. Devtmpfs later hides this node; the runtime keeps the descriptor it opened.
+        cpio.AddCharacterDevice("dev/urandom", major: 1, minor: 9, permissions: 0x1A4 /* 0644 */);
         cpio.AddFileFrom("init", _executablePath, permissions: 0x1ED /* 0755 */);
         foreach (var (guestPath, hostPath) in libraries)
         {

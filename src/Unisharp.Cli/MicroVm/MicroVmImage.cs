@@ -33,15 +33,30 @@ internal sealed class MicroVmImage(string directory, string target)
 
     public string Symbols => Path.Combine(Directory, SymbolsName);
 
-    /// <summary>Copies the kernel and packs <paramref name="executable"/> with its libraries into the initrd; returns the initrd's size.</summary>
-    public long Build(string executable, KernelImage kernel)
+    /// <summary>
+    /// Copies the kernel and packs <paramref name="executable"/> with its libraries, and <paramref name="files"/> at their
+    /// paths in the guest, into the initrd; returns the initrd's size.
+    /// </summary>
+    public long Build(string executable, KernelImage kernel, IReadOnlyList<ImageFile>? files = null)
     {
         System.IO.Directory.CreateDirectory(Directory);
         // Both targets boot the vmlinux through PVH: nothing for the guest to unpack before the kernel starts.
         File.Copy(kernel.Vmlinux, Kernel, overwrite: true);
         CopySymbols(executable);
         // LZ4: a little bigger than gzip, but the kernel unpacks it in well under half the time (most of a TCG boot's /init wait).
-        return new InitramfsBuilder(executable) { Format = InitramfsFormat.Lz4 }.WriteTo(Initrd);
+        return Pack(executable, files);
+    }
+
+    /// <summary>Packs the initrd alone, the kernel and symbols being in place already (only the <paramref name="files"/> changed).</summary>
+    public long Pack(string executable, IReadOnlyList<ImageFile>? files)
+    {
+        var initramfs = new InitramfsBuilder(executable) { Format = InitramfsFormat.Lz4 };
+        foreach (var file in files ?? [])
+        {
+            // Read by the app only, which runs as root; a private key stays unreadable to anyone else (there is no one).
+            initramfs.AddFile(file.GuestPath, file.HostPath, permissions: 0x180 /* 0600 */);
+        }
+        return initramfs.WriteTo(Initrd);
     }
 
     /// <summary>

@@ -54,7 +54,18 @@ internal static unsafe class GuestSystem
         MountOnce("proc", "/proc", "proc", Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC);
         MountOnce("sysfs", "/sys", "sysfs", Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC);
         MountOnce("devtmpfs", "/dev", "devtmpfs", Libc.MS_NOSUID);
+        // The guest kernel has no inotify, and the initramfs never changes: .NET's hosts (ASP.NET Core's
+        // WebApplication.CreateSlimBuilder) would otherwise watch appsettings.json for changes through a
+        // FileSystemWatcher, which fails with ENOSYS before the app starts. The configuration key
+        // hostBuilder:reloadConfigOnChange is read from DOTNET_ variables; an app or boot environment may still set it.
+        if (Environment.GetEnvironmentVariable(NoConfigReloadVariable) is null)
+        {
+            Environment.SetEnvironmentVariable(NoConfigReloadVariable, "false");
+        }
     }
+
+    /// <summary>The environment variable that turns off .NET hosts' reloading of configuration files on change.</summary>
+    internal const string NoConfigReloadVariable = "DOTNET_hostBuilder__reloadConfigOnChange";
 
     /// <summary>
     /// Flushes the console and the disks, writes <paramref name="exitCode"/> to the isa-debug-exit port (QEMU then
