@@ -25,6 +25,12 @@ public sealed class UnisharpTransportOptions
     /// </summary>
     public bool UnsafePreferInlineScheduling { get; set; }
 
+    /// <summary>
+    /// Under the host's sockets (<c>--net socket</c>), serves with Kestrel's own socket transport (bound to the stack's
+    /// address) instead of ours over the host's sockets; true by default. Over our stack this has no effect.
+    /// </summary>
+    public bool KestrelSocketsOnHost { get; set; } = true;
+
     /// <summary>The buffers of the connections' pipes; <see cref="MemoryPool{T}.Shared"/> when null.</summary>
     public MemoryPool<byte>? MemoryPool { get; set; }
 }

@@ -3,6 +3,9 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Unisharp.Hosting;
 using Unisharp.Logging;
 using Unisharp.Net;
@@ -32,7 +35,11 @@ public static class UnisharpWebHostBuilderExtensions
         });
     }
 
-    /// <summary>Serves Kestrel's endpoints on <paramref name="stack"/> instead of Kestrel's socket transport.</summary>
+    /// <summary>
+    /// Serves Kestrel's endpoints on <paramref name="stack"/> instead of Kestrel's socket transport; when the stack is
+    /// the host's sockets, Kestrel's socket transport bound to the stack's address (see
+    /// <see cref="UnisharpTransportOptions.KestrelSocketsOnHost"/>).
+    /// </summary>
     public static IWebHostBuilder UseUnisharp(this IWebHostBuilder builder, IStack stack, Logger? log = null, Action<UnisharpTransportOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(stack);
@@ -40,9 +47,17 @@ public static class UnisharpWebHostBuilderExtensions
         configure?.Invoke(options);
         return builder.ConfigureServices(services =>
         {
-            // Only ours: Kestrel would otherwise try the socket transport first for the same endpoints.
+            // Only one: Kestrel would otherwise try the socket transport first for the same endpoints.
             services.RemoveAll<IConnectionListenerFactory>();
-            services.AddSingleton<IConnectionListenerFactory>(new UnisharpTransportFactory(stack, options, log));
+            if (stack.UsesHostSockets && options.KestrelSocketsOnHost)
+            {
+                services.AddSingleton<IConnectionListenerFactory>(provider => new HostSocketListenerFactory(
+                    stack.Address, new SocketTransportFactory(Options.Create(new SocketTransportOptions()), provider.GetRequiredService<ILoggerFactory>()), log));
+            }
+            else
+            {
+                services.AddSingleton<IConnectionListenerFactory>(new UnisharpTransportFactory(stack, options, log));
+            }
         });
     }
 }

@@ -29,6 +29,8 @@ public sealed class HostSocketStack : IStack, ITcp, IUdp
 
     public Ipv4Address Address { get; }
 
+    public bool UsesHostSockets => true;
+
     /// <summary>The host's resolver: under host sockets, names resolve as for any process on the host.</summary>
     public IDnsResolver Dns { get; } = new HostDnsResolver();
 

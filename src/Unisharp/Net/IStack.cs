@@ -16,6 +16,12 @@ public interface IStack : IAsyncDisposable
     /// <summary>Name resolution over this stack (DNS to the server of <c>--dns</c> or DHCP, or the host's resolver); null when it has none.</summary>
     IDnsResolver? Dns => null;
 
+    /// <summary>
+    /// True when this is the host kernel's TCP/IP (<c>--net socket</c>) rather than ours, so a framework with its own
+    /// socket transport (Kestrel's) may use it directly.
+    /// </summary>
+    bool UsesHostSockets => false;
+
     /// <summary>TCP segments received and sent so far, for diagnostics and benchmarks; null when the stack cannot tell.</summary>
     TcpSegmentCounts? TcpSegments => null;
 }
