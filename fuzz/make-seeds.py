@@ -82,4 +82,8 @@ raw = b"".join(bytes([0]) + struct.pack("!H", len(f)) + f for f in frames.values
 put("stack", "Captures", raw + bytes([5, 8]))
 put("stack", "Fragments", bytes([6, 1]) + struct.pack("!HBH", 0x2000, 7, 16) + bytes(16) + bytes([6, 1]) + struct.pack("!HBH", 0x0002, 7, 8) + bytes(8)
     + bytes([7, 8, 0]) + struct.pack("!IB", 0x12340001, 4) + b"ping" + bytes([4, 5]) + b"hello")
+# IPv6: the packets (without their Ethernet header) of the captures in Ipv6Captures.cs.
+v6src = (root / "tests/Unisharp.Net.Tests/Ipv6Captures.cs").read_text()
+for m in re.finditer(r"public static byte\[\] (\w+) => Convert\.FromHexString\((.*?)\);", v6src, re.S):
+    put("ipv6", m.group(1), bytes.fromhex("".join(re.findall(r'"([0-9a-fA-F]*)"', m.group(2))))[14:])
 print("seeds written under", corpus)

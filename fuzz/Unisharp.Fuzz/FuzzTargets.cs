@@ -27,6 +27,7 @@ internal static class FuzzTargets
         ["udp"] = Udp,
         ["tcp"] = Tcp,
         ["dhcp"] = Dhcp,
+        ["ipv6"] = Ipv6Target.Run,
         ["dns"] = DnsTargets.Message,
         ["dns-resolver"] = DnsResolverTarget.Run,
         ["boot-args"] = BootArgs,

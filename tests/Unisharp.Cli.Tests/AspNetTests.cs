@@ -294,7 +294,7 @@ public sealed class AspNetTests(BuiltExamples examples, AspNetOnTap shared) : IC
             var stopping = Stopwatch.StartNew();
             // A new connection is refused (curl's 7) while the short request is still under way.
             int refused = -1;
-            while (refused != 7 && stopping.Elapsed < TimeSpan.FromSeconds(1))
+            while (refused != 7 && !shortRequest.IsCompleted && stopping.Elapsed < TimeSpan.FromSeconds(1.5))
             {
                 refused = ns.Exec(TimeSpan.FromSeconds(10), "curl", "-sS", "--max-time", "2", "-o", "/dev/null", "http://198.18.1.2/healthz").ExitCode;
             }
@@ -307,11 +307,13 @@ public sealed class AspNetTests(BuiltExamples examples, AspNetOnTap shared) : IC
             var aborted = longRequest.GetAwaiter().GetResult();
             var abortedAfter = stopping.Elapsed;
             Assert.True(System.Text.RegularExpressions.Regex.IsMatch(aborted.Stdout, "^ended (ConnectionResetError|BrokenPipeError)"), aborted.Stdout + aborted.Stderr + tool.Log);
-            Assert.True(abortedAfter > TimeSpan.FromSeconds(2.5) && abortedAfter < TimeSpan.FromSeconds(5), $"aborted {abortedAfter} after SIGTERM\n{tool.Log}");
+            // Kestrel's 3 s shutdown timeout, not the host's 5 s deadline (which would log "did not stop within", checked
+            // below); the upper bound leaves room for a loaded machine.
+            Assert.True(abortedAfter > TimeSpan.FromSeconds(2.5) && abortedAfter < TimeSpan.FromSeconds(7), $"aborted {abortedAfter} after SIGTERM\n{tool.Log}");
 
             Assert.Equal(143, tool.WaitForExit(TimeSpan.FromSeconds(15)));
             Assert.DoesNotContain("did not stop within", tool.Log);
-            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(8), $"exited {stopping.Elapsed} after SIGTERM\n{tool.Log}");
+            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(10), $"exited {stopping.Elapsed} after SIGTERM\n{tool.Log}");
         }
         finally
         {
