@@ -9,9 +9,10 @@ using Unisharp.Hosting;
 using Unisharp.Net;
 
 // TCP continuations on the stack's I/O thread: the transport's pumps (which never block) move a request into Kestrel's
-// pipe and a response out to TCP without a thread hop of their own. Kestrel's code runs on the thread pool
-// (UnisharpTransportOptions.UnsafePreferInlineScheduling would run it on the I/O thread too); code after an await on
-// our TCP itself (HttpClient below) resumes on the I/O thread, so it must not block there.
+// pipe and a response out to TCP without a thread hop of their own. With UnsafePreferInlineScheduling (below) Kestrel's
+// code and the handlers run there too, as Kestrel's socket transport does with its own switch: no hop per request
+// (bench http: wrk 1.15x, ab -k 1.68x Linux against 0.86x and 1.40x without it). So no handler may block (synchronous
+// waits or I/O, long computation): every connection would stall behind it.
 var unikernel = Unikernel.CreateBuilder(args, "aspnet").UseStack(new TcpOptions { InlineContinuations = true });
 var port = unikernel.Argument(BootArgument.Port("port", 80, "The TCP port to serve HTTP/1.1 on."));
 // Kestrel speaks HTTP/2 without TLS (h2c, prior knowledge) only on an endpoint that speaks nothing else: on
@@ -26,7 +27,7 @@ return unikernel.Run(async ctx =>
 {
     // No args: the command line holds the unikernel's boot arguments, not ASP.NET Core's configuration.
     var builder = WebApplication.CreateSlimBuilder();
-    builder.WebHost.UseUnisharp(ctx);
+    builder.WebHost.UseUnisharp(ctx, transport => transport.UnsafePreferInlineScheduling = true);
     X509Certificate2? tls = null;
     if (ctx.Get(certificate) is { Length: > 0 } certificateFile)
     {
@@ -116,9 +117,11 @@ return unikernel.Run(async ctx =>
         }
     });
 
+    // Said once Kestrel listens on every port, so whoever waits for this line can connect at once.
+    await app.StartAsync();
     ctx.Log.Info("aspnet", $"serving HTTP/1.1 on port {ctx.Get(port)}, h2c on port {ctx.Get(h2cPort)}" +
         (tls is null ? "" : $", HTTPS on port {ctx.Get(httpsPort)} as {tls.Subject}"));
-    await app.RunAsync();
+    await app.WaitForShutdownAsync();
 });
 
 // MemTotal less MemAvailable of /proc/meminfo, in bytes; -1 when it cannot be read.

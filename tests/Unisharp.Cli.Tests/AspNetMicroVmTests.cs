@@ -46,12 +46,12 @@ public sealed class AspNetMicroVmTests
             Assert.Contains("Hello from ASP.NET Core on Unisharp", Curl(ns, $"http://{Guest}/"));
             Assert.Equal("""[{"id":1,"name":"Kestrel","price":0},{"id":2,"name":"TCP/IP stack in C#","price":0},{"id":3,"name":"NativeAOT","price":0}]""",
                 Curl(ns, $"http://{Guest}/api/items"));
-            var (body, sha256) = TestPattern.RandomFile(1L << 20);
+            var (body, sha256) = TestPattern.RandomFile(10L << 20);
             try
             {
                 var echo = HostCommand.Run("ip", ["netns", "exec", ns, "bash", "-c",
-                    $"set -o pipefail; curl -sS --fail --max-time 100 --data-binary @{body} -H 'Content-Type: application/octet-stream' http://{Guest}/api/echo | sha256sum"],
-                    TimeSpan.FromSeconds(120));
+                    $"set -o pipefail; curl -sS --fail --max-time 200 --data-binary @{body} -H 'Content-Type: application/octet-stream' http://{Guest}/api/echo | sha256sum"],
+                    TimeSpan.FromSeconds(240));
                 Assert.True(echo.ExitCode == 0, echo.Stderr + output.Console);
                 Assert.StartsWith(sha256, echo.Stdout);
             }
@@ -59,6 +59,11 @@ public sealed class AspNetMicroVmTests
             {
                 File.Delete(body);
             }
+            const long Large = 100L << 20;
+            var bytes = HostCommand.Run("ip", ["netns", "exec", ns, "bash", "-c",
+                $"set -o pipefail; curl -sS --fail --max-time 300 http://{Guest}/bytes/{Large} | sha256sum"], TimeSpan.FromSeconds(320));
+            Assert.True(bytes.ExitCode == 0, bytes.Stderr + output.Console);
+            Assert.StartsWith(TestPattern.Sha256(Large), bytes.Stdout);
             Assert.Matches(@"^198\.18\.15\.1:\d+ HTTP/2\n2$", Curl(ns, "--http2-prior-knowledge", "-w", "%{http_version}", $"http://{Guest}:8080/api/whoami"));
             Assert.Matches(@"^198\.18\.15\.1:\d+ HTTP/2\n2$",
                 Curl(ns, "--cacert", Path.Combine(tls, "ca.pem"), "--http2", "-w", "%{http_version}", $"https://{Guest}/api/whoami"));
