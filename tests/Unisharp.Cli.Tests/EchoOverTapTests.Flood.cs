@@ -1,5 +1,7 @@
 using Unisharp.Testing;
 
+using static Unisharp.Cli.Tests.NamespacedProcess;
+
 namespace Unisharp.Cli.Tests;
 
 public sealed partial class EchoOverTapTests

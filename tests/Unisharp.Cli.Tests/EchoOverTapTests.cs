@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text;
 using Unisharp.Testing;
 
+using static Unisharp.Cli.Tests.NamespacedProcess;
+
 namespace Unisharp.Cli.Tests;
 
 /// <summary>
@@ -114,26 +116,6 @@ public sealed partial class EchoOverTapTests(BuiltExamples examples)
     private Process Start(NetworkNamespace ns, params string[] bootArguments) =>
         StartIn(ns, [examples.Executable("echo"), $"--net=tap:{Tap}", .. bootArguments]);
 
-    private static Process StartIn(NetworkNamespace ns, params string[] command)
-    {
-        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string argument in (string[])["netns", "exec", ns.Name, .. command])
-        {
-            start.ArgumentList.Add(argument);
-        }
-        return Process.Start(start)!;
-    }
-
-    private static StringBuilder Collect(Process process)
-    {
-        var log = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return log;
-    }
-
     private static void WaitForTap(NetworkNamespace ns, Process echo)
     {
         if (!WaitFor(() => echo.HasExited || ns.Exec("ip", "link", "show", Tap).ExitCode == 0, TimeSpan.FromSeconds(20)) || echo.HasExited)
@@ -144,20 +126,6 @@ public sealed partial class EchoOverTapTests(BuiltExamples examples)
         Thread.Sleep(300);
     }
 
-    private static bool WaitFor(Func<bool> condition, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < timeout)
-        {
-            if (condition())
-            {
-                return true;
-            }
-            Thread.Sleep(100);
-        }
-        return condition();
-    }
-
     private static int Count(string text, string what)
     {
         int n = 0;
@@ -166,20 +134,5 @@ public sealed partial class EchoOverTapTests(BuiltExamples examples)
             n++;
         }
         return n;
-    }
-
-    /// <summary>SIGTERM first, so the unikernel closes its devices (and flushes its capture); SIGKILL if it hangs.</summary>
-    private static void Stop(Process process)
-    {
-        if (process.HasExited)
-        {
-            return;
-        }
-        HostCommand.Run("kill", ["-TERM", process.Id.ToString()]);
-        if (!process.WaitForExit(10_000))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(5000);
-        }
     }
 }

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text;
 using Unisharp.Testing;
 
+using static Unisharp.Cli.Tests.NamespacedProcess;
+
 namespace Unisharp.Cli.Tests;
 
 /// <summary>
@@ -73,65 +75,6 @@ public sealed class Ipv6OverTapTests(BuiltExamples examples)
             Stop(radvd);
             File.Delete(config);
             File.Delete(pid);
-        }
-    }
-
-    private static Process StartIn(NetworkNamespace ns, params string[] command)
-    {
-        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string argument in (string[])["netns", "exec", ns.Name, .. command])
-        {
-            start.ArgumentList.Add(argument);
-        }
-        return Process.Start(start)!;
-    }
-
-    private static StringBuilder Collect(Process process)
-    {
-        var log = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return log;
-    }
-
-    private static string Text(StringBuilder log)
-    {
-        lock (log)
-        {
-            return log.ToString();
-        }
-    }
-
-    private static bool Contains(StringBuilder log, string what) => Text(log).Contains(what, StringComparison.Ordinal);
-
-    private static bool WaitFor(Func<bool> condition, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < timeout)
-        {
-            if (condition())
-            {
-                return true;
-            }
-            Thread.Sleep(100);
-        }
-        return condition();
-    }
-
-    /// <summary>SIGTERM first, so the unikernel closes its devices; SIGKILL if it hangs.</summary>
-    private static void Stop(Process process)
-    {
-        if (process.HasExited)
-        {
-            return;
-        }
-        HostCommand.Run("kill", ["-TERM", process.Id.ToString()]);
-        if (!process.WaitForExit(10_000))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(5000);
         }
     }
 }

@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Unisharp.Testing;
 
+using static Unisharp.Cli.Tests.NamespacedProcess;
+
 namespace Unisharp.Cli.Tests;
 
 /// <summary>The network sink (the seed's benchmark unikernel) counts every byte a Linux client sends.</summary>
@@ -60,43 +62,6 @@ public sealed class NetworkSinkTests(BuiltExamples examples)
             start.ArgumentList.Add(argument);
         }
         return Process.Start(start)!;
-    }
-
-    private static StringBuilder Collect(Process process)
-    {
-        var log = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return log;
-    }
-
-    private static bool WaitFor(Func<bool> condition, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < timeout)
-        {
-            if (condition())
-            {
-                return true;
-            }
-            Thread.Sleep(100);
-        }
-        return condition();
-    }
-
-    private static void Stop(Process process)
-    {
-        if (process.HasExited)
-        {
-            return;
-        }
-        HostCommand.Run("kill", ["-TERM", process.Id.ToString()]);
-        if (!process.WaitForExit(10_000))
-        {
-            process.Kill(entireProcessTree: true);
-        }
     }
 
     private static ushort FreePort()
