@@ -36,11 +36,19 @@ public sealed class BlockCopyTests
     [Fact]
     public async Task CopyAsync_Parallel_KeepsDeviceQueueFull()
     {
-        var from = new InstrumentedBlockDevice(512, queueDepth: 4);
+        // The reads wait at a gate until several are under way at once: how many the copy keeps in flight then does not
+        // depend on how soon the thread pool completes each (with no gate a fast machine could finish every read before
+        // the next was issued).
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var from = new InstrumentedBlockDevice(512, queueDepth: 4) { Gate = gate };
         var to = new InstrumentedBlockDevice(512, queueDepth: 4);
 
-        await BlockCopy.CopyAsync(new BlockIoScheduler(from), new BlockIoScheduler(to), 8, parallel: true);
+        var copy = BlockCopy.CopyAsync(new BlockIoScheduler(from), new BlockIoScheduler(to), 8, parallel: true);
+        bool several = SpinWait.SpinUntil(() => from.InFlight == 4, TimeSpan.FromSeconds(10));
+        gate.SetResult();
+        await copy;
 
+        Assert.True(several, $"at most {from.MaxInFlight} reads in flight, the queue depth is 4");
         Assert.Empty(from.Violations);
         Assert.Empty(to.Violations);
         Assert.True(from.MaxInFlight > 1);

@@ -27,6 +27,18 @@ internal sealed class InstrumentedBlockDevice : IBlockDevice
     public byte[] Data => _data;
 
     public int MaxInFlight { get; private set; }
+
+    /// <summary>Requests under way now.</summary>
+    public int InFlight
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _inFlight;
+            }
+        }
+    }
     public int Requests { get; private set; }
     public int Writes { get; private set; }
     public List<string> Violations { get; } = [];
